@@ -1,0 +1,209 @@
+"""Search run configuration (TOML), validated on load: unknown keys and wrong types name the field."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .tomlio import dumps_toml, load_toml
+
+DATA_NAMES = ("synthetic", "cifar10", "cifar100", "imagefolder")
+MODES = ("mixture", "sampled")
+LOSS_FORMS = ("additive", "multiplicative")
+
+
+@dataclass
+class RunSection:
+    name: str = "search"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int = 0  # torch intra-op threads; 0 = torch's default
+    log_interval: int = 20  # training steps between interval metric records
+
+
+@dataclass
+class SpaceSection:
+    name: str = "fbnet-cifar10"
+    width_mult: float = 1.0
+
+
+@dataclass
+class ProfileSection:
+    path: str = "profiles/rpi3b-hanna.toml"
+
+
+@dataclass
+class KnobsSection:
+    alpha: float = 0.2
+    beta: float = 0.6
+    gamma: float = 0.2
+    delta: float = 0.6
+    form: str = "additive"  # additive: CE + a*LAT^b + g*ENER^d; multiplicative: CE * a*log(LAT)^b * g*log(ENER)^d
+
+
+@dataclass
+class DataSection:
+    name: str = "cifar10"
+    root: str = "data"
+    download: bool = False
+    train_subset: int = 0  # 0 = the whole training split
+    test_subset: int = 0
+    val_fraction: float = 0.2  # held-out share of the training split that trains theta
+    workers: int = 0
+    synthetic_train: int = 2048
+    synthetic_test: int = 512
+    image_size: int = 0  # 0 = the space's input size
+
+
+@dataclass
+class SearchSection:
+    mode: str = "mixture"
+    epochs: int = 90
+    warmup_epochs: int = 10
+    batch_size: int = 256
+    w_lr: float = 0.1
+    w_momentum: float = 0.9
+    w_weight_decay: float = 1e-4
+    theta_lr: float = 0.01
+    theta_weight_decay: float = 5e-4
+    temperature: float = 5.0
+    temperature_decay: float = 0.956
+    amp: bool = True  # only used on CUDA
+
+
+@dataclass
+class SearchConfig:
+    run: RunSection = field(default_factory=RunSection)
+    space: SpaceSection = field(default_factory=SpaceSection)
+    profile: ProfileSection = field(default_factory=ProfileSection)
+    knobs: KnobsSection = field(default_factory=KnobsSection)
+    data: DataSection = field(default_factory=DataSection)
+    search: SearchSection = field(default_factory=SearchSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+
+def demo_config() -> SearchConfig:
+    """The embedded default: the shipped profile, generated data, a slim supernet, sampled mode."""
+    cfg = SearchConfig()
+    cfg.run.name = "demo"
+    cfg.run.device = "cpu"
+    cfg.run.log_interval = 5
+    cfg.space.width_mult = 0.25
+    cfg.data.name = "synthetic"
+    cfg.data.synthetic_train = 1536
+    cfg.data.synthetic_test = 512
+    cfg.search.mode = "sampled"
+    cfg.search.epochs = 8
+    cfg.search.warmup_epochs = 2
+    cfg.search.batch_size = 64
+    cfg.search.w_lr = 0.05
+    cfg.knobs.alpha, cfg.knobs.beta, cfg.knobs.gamma, cfg.knobs.delta = 0.2, 0.6, 0.2, 0.3
+    return cfg
+
+
+def config_from_dict(data: dict[str, Any], source: str, base: SearchConfig | None = None) -> SearchConfig:
+    cfg = base if base is not None else SearchConfig()
+    section_names = {f.name for f in fields(SearchConfig)}
+    for key, value in data.items():
+        if key not in section_names:
+            raise ConfigError(source, key, f"unknown section (expected one of {', '.join(sorted(section_names))})")
+        if not isinstance(value, dict):
+            raise ConfigError(source, key, "expected a table")
+        _apply(getattr(cfg, key), value, source, key)
+    validate_config(cfg, source)
+    return cfg
+
+
+def load_config(path: str | os.PathLike, base: SearchConfig | None = None) -> SearchConfig:
+    return config_from_dict(load_toml(path), str(path), base)
+
+
+def _apply(section: Any, values: dict[str, Any], source: str, prefix: str) -> None:
+    types = {f.name: f.type for f in fields(section)}
+    for key, value in values.items():
+        name = f"{prefix}.{key}"
+        if key not in types:
+            raise ConfigError(source, name, f"unknown key (expected one of {', '.join(sorted(types))})")
+        setattr(section, key, coerce(value, types[key], source, name))
+
+
+def coerce(value: Any, type_name: Any, source: str, name: str) -> Any:
+    """Check a TOML value against a dataclass field type (str, int, float, bool)."""
+    t = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", str(type_name))
+    if t == "bool":
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(source, name, f"expected true or false, got {value!r}")
+    if t == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(source, name, f"expected an integer, got {value!r}")
+    if t == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(source, name, f"expected a number, got {value!r}")
+    if t == "str":
+        if isinstance(value, str):
+            return value
+        raise ConfigError(source, name, f"expected a string, got {value!r}")
+    raise ConfigError(source, name, f"unsupported field type {t}")
+
+
+def validate_config(cfg: SearchConfig, source: str) -> None:
+    from .space import SPACE_NAMES
+
+    def need(cond: bool, name: str, expected: str) -> None:
+        if not cond:
+            raise ConfigError(source, name, expected)
+
+    need(cfg.space.name in SPACE_NAMES, "space.name", f"expected one of {', '.join(SPACE_NAMES)}, got {cfg.space.name!r}")
+    need(cfg.space.width_mult > 0, "space.width_mult", f"expected a number > 0, got {cfg.space.width_mult}")
+    for knob in ("alpha", "beta", "gamma", "delta"):
+        value = getattr(cfg.knobs, knob)
+        need(value >= 0 and value == value and value != float("inf"), f"knobs.{knob}", f"expected a finite number >= 0, got {value}")
+    need(cfg.knobs.form in LOSS_FORMS, "knobs.form", f"expected one of {', '.join(LOSS_FORMS)}, got {cfg.knobs.form!r}")
+    need(cfg.data.name in DATA_NAMES, "data.name", f"expected one of {', '.join(DATA_NAMES)}, got {cfg.data.name!r}")
+    need(0 < cfg.data.val_fraction < 1, "data.val_fraction", f"expected a number between 0 and 1, got {cfg.data.val_fraction}")
+    need(cfg.data.train_subset >= 0, "data.train_subset", "expected an integer >= 0")
+    need(cfg.data.test_subset >= 0, "data.test_subset", "expected an integer >= 0")
+    need(cfg.data.workers >= 0, "data.workers", "expected an integer >= 0")
+    need(cfg.data.synthetic_train >= 16, "data.synthetic_train", "expected an integer >= 16")
+    need(cfg.data.synthetic_test >= 1, "data.synthetic_test", "expected an integer >= 1")
+    need(cfg.search.mode in MODES, "search.mode", f"expected one of {', '.join(MODES)}, got {cfg.search.mode!r}")
+    need(cfg.search.epochs >= 1, "search.epochs", f"expected an integer >= 1, got {cfg.search.epochs}")
+    need(0 <= cfg.search.warmup_epochs <= cfg.search.epochs, "search.warmup_epochs", f"expected 0..epochs ({cfg.search.epochs}), got {cfg.search.warmup_epochs}")
+    need(cfg.search.batch_size >= 1, "search.batch_size", f"expected an integer >= 1, got {cfg.search.batch_size}")
+    for key in ("w_lr", "theta_lr", "temperature", "temperature_decay"):
+        need(getattr(cfg.search, key) > 0, f"search.{key}", f"expected a number > 0, got {getattr(cfg.search, key)}")
+    need(cfg.run.log_interval >= 1, "run.log_interval", "expected an integer >= 1")
+    need(cfg.run.threads >= 0, "run.threads", "expected an integer >= 0")
+    dev = cfg.run.device
+    need(dev in ("auto", "cpu", "cuda") or dev.startswith("cuda:"), "run.device", f"expected auto, cpu, cuda or cuda:N, got {dev!r}")
+
+
+def set_override(cfg: SearchConfig, dotted: str, raw: str, source: str = "--set") -> None:
+    """Apply one command-line override such as search.epochs=3 (value parsed as TOML)."""
+    from .tomlio import loads_toml
+
+    if "." not in dotted:
+        raise ConfigError(source, dotted, "expected SECTION.KEY=VALUE")
+    section, key = dotted.split(".", 1)
+    try:
+        value = loads_toml(f"v = {raw}", source)["v"]
+    except ConfigError:
+        value = raw  # a bare word is a string
+    config_from_dict({section: {key: value}}, source, cfg)
+
+
+def resolve_path(path: str, base: Path) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else (base / p)

@@ -1,0 +1,254 @@
+"""Device profiles: latency and energy lookup tables of one board for one search space (TOML).
+
+Format (profiles/*.toml), every field validated on load:
+
+    format = "hanna-profile/1"
+    [device]       name, description, (optional) board, cpu, notes
+    [space]        name (a known space), input_shape = [N, C, H, W], width_mult (default 1.0)
+    [latency]      unit = "s" | "ms" | "us", table = 22 rows x 9 columns of finite numbers >= 0
+    [energy]       unit = "J" | "mJ" | "uJ", table (optional section: absent when no sensor)
+    [extra.NAME]   further tables (unit, table, description), e.g. the authors' power table
+    [spread]       optional tables of p90/p50 per entry from the profiler
+    [measurement]  how and when measured (free-form strings / numbers)
+    [provenance]   where the numbers come from (free-form strings)
+
+Padded cells (a candidate the layer does not allow, e.g. skip in the first layer of a group)
+must still hold a finite number >= 0; they are ignored everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .fsutil import atomic_write_text
+from .space import CANDIDATES, SearchSpace, get_space
+from .tomlio import dumps_toml, load_toml, loads_toml
+
+FORMAT = "hanna-profile/1"
+LATENCY_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+ENERGY_UNITS = {"J": 1.0, "mJ": 1e-3, "uJ": 1e-6}
+POWER_UNITS = {"W": 1.0, "mW": 1e-3}
+ALL_UNITS = {**LATENCY_UNITS, **ENERGY_UNITS, **POWER_UNITS, "ratio": 1.0}
+
+Table = list[list[float]]
+
+
+@dataclass
+class LookupTable:
+    unit: str
+    table: Table
+    description: str = ""
+
+    def in_base_units(self) -> Table:
+        """Values in seconds / joules / watts, whatever unit the file stores."""
+        factor = ALL_UNITS[self.unit]
+        return [[v * factor for v in row] for row in self.table]
+
+
+@dataclass
+class DeviceProfile:
+    path: str
+    device: dict[str, Any]
+    space_name: str
+    input_shape: list[int]
+    width_mult: float
+    latency: LookupTable
+    energy: LookupTable | None
+    extra: dict[str, LookupTable] = field(default_factory=dict)
+    spread: dict[str, Table] = field(default_factory=dict)
+    measurement: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    content_hash: str = ""
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).stem if self.path else str(self.device.get("name", "profile"))
+
+    @property
+    def device_name(self) -> str:
+        return str(self.device.get("name", "?"))
+
+    def space(self, num_classes: int | None = None) -> SearchSpace:
+        return get_space(self.space_name, self.width_mult, num_classes)
+
+    def latency_s(self) -> Table:
+        return self.latency.in_base_units()
+
+    def energy_j(self) -> Table | None:
+        return self.energy.in_base_units() if self.energy else None
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "format": FORMAT,
+            "device": dict(self.device),
+            "space": {"name": self.space_name, "input_shape": list(self.input_shape), "width_mult": self.width_mult},
+            "latency": _table_dict(self.latency),
+        }
+        if self.energy:
+            data["energy"] = _table_dict(self.energy)
+        if self.extra:
+            data["extra"] = {name: _table_dict(t) for name, t in self.extra.items()}
+        if self.spread:
+            data["spread"] = {name: t for name, t in self.spread.items()}
+        if self.measurement:
+            data["measurement"] = dict(self.measurement)
+        if self.provenance:
+            data["provenance"] = dict(self.provenance)
+        return data
+
+
+def _table_dict(table: LookupTable) -> dict[str, Any]:
+    out: dict[str, Any] = {"unit": table.unit}
+    if table.description:
+        out["description"] = table.description
+    out["table"] = table.table
+    return out
+
+
+def load_profile(path: str | os.PathLike) -> DeviceProfile:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(str(path), None, "profile file not found (expected a TOML profile, e.g. profiles/rpi3b-hanna.toml)") from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), None, "is a directory (expected a TOML profile file)") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), None, "not UTF-8 text (expected a TOML profile)") from None
+    data = loads_toml(text, str(path))
+    profile = profile_from_dict(data, str(path))
+    profile.content_hash = hashlib.sha256(raw).hexdigest()
+    return profile
+
+
+def profile_from_dict(data: dict[str, Any], source: str) -> DeviceProfile:
+    fmt = data.get("format")
+    if fmt != FORMAT:
+        raise ConfigError(source, "format", f'expected "{FORMAT}", got {fmt!r}')
+    device = _section(data, "device", source)
+    if not isinstance(device.get("name"), str) or not device["name"]:
+        raise ConfigError(source, "device.name", "expected a non-empty string")
+    space_sec = _section(data, "space", source)
+    space_name = space_sec.get("name")
+    width = space_sec.get("width_mult", 1.0)
+    if not isinstance(width, (int, float)) or isinstance(width, bool) or not width > 0:
+        raise ConfigError(source, "space.width_mult", f"expected a number > 0, got {width!r}")
+    try:
+        space = get_space(str(space_name), float(width))
+    except ValueError as exc:
+        raise ConfigError(source, "space.name", str(exc)) from None
+    shape = space_sec.get("input_shape")
+    if not (isinstance(shape, list) and len(shape) == 4 and all(isinstance(v, int) and v > 0 for v in shape)):
+        raise ConfigError(source, "space.input_shape", f"expected [N, C, H, W] of positive integers, got {shape!r}")
+    if shape[2] != space.input_size or shape[3] != space.input_size:
+        raise ConfigError(source, "space.input_shape", f"expected H = W = {space.input_size} for {space.name}, got {shape[2]}x{shape[3]}")
+    latency = _lookup(data.get("latency"), "latency", LATENCY_UNITS, space, source)
+    if latency is None:
+        raise ConfigError(source, "latency", "missing section (expected unit and table)")
+    energy = _lookup(data.get("energy"), "energy", ENERGY_UNITS, space, source)
+    extra_raw = data.get("extra", {})
+    if not isinstance(extra_raw, dict):
+        raise ConfigError(source, "extra", "expected a table of named lookup tables")
+    extra = {}
+    for name, sec in extra_raw.items():
+        extra[name] = _lookup(sec, f"extra.{name}", ALL_UNITS, space, source)
+    spread_raw = data.get("spread", {})
+    if not isinstance(spread_raw, dict):
+        raise ConfigError(source, "spread", "expected a table of named tables")
+    spread = {name: _check_table(t, f"spread.{name}", space, source) for name, t in spread_raw.items()}
+    for key in ("measurement", "provenance"):
+        if key in data and not isinstance(data[key], dict):
+            raise ConfigError(source, key, "expected a table")
+    return DeviceProfile(
+        path=source,
+        device=dict(device),
+        space_name=space.name,
+        input_shape=list(shape),
+        width_mult=float(width),
+        latency=latency,
+        energy=energy,
+        extra=extra,
+        spread=spread,
+        measurement=dict(data.get("measurement", {})),
+        provenance=dict(data.get("provenance", {})),
+    )
+
+
+def _section(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    sec = data.get(key)
+    if not isinstance(sec, dict):
+        raise ConfigError(source, key, "missing section (expected a TOML table)")
+    return sec
+
+
+def _lookup(sec: Any, key: str, units: dict[str, float], space: SearchSpace, source: str) -> LookupTable | None:
+    if sec is None:
+        return None
+    if not isinstance(sec, dict):
+        raise ConfigError(source, key, "expected a table with unit and table")
+    unit = sec.get("unit")
+    if unit is None:
+        raise ConfigError(source, f"{key}.unit", f"missing unit (expected one of {', '.join(units)})")
+    if unit not in units:
+        raise ConfigError(source, f"{key}.unit", f"unknown unit {unit!r} (expected one of {', '.join(units)})")
+    table = _check_table(sec.get("table"), f"{key}.table", space, source)
+    description = sec.get("description", "")
+    return LookupTable(unit=unit, table=table, description=str(description))
+
+
+def _check_table(table: Any, key: str, space: SearchSpace, source: str) -> Table:
+    rows, cols = space.num_layers, len(CANDIDATES)
+    if not isinstance(table, list) or len(table) != rows:
+        got = f"{len(table)} rows" if isinstance(table, list) else type(table).__name__
+        raise ConfigError(source, key, f"expected {rows} rows x {cols} columns for {space.name}, got {got}")
+    out: Table = []
+    for i, row in enumerate(table):
+        if not isinstance(row, list) or len(row) != cols:
+            got = f"{len(row)} columns" if isinstance(row, list) else type(row).__name__
+            raise ConfigError(source, f"{key}[{i}]", f"expected {cols} columns, got {got}")
+        clean = []
+        for j, value in enumerate(row):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(source, f"{key}[{i}][{j}]", f"expected a number, got {value!r}")
+            if math.isnan(value) or math.isinf(value):
+                raise ConfigError(source, f"{key}[{i}][{j}]", f"expected a finite number, got {value}")
+            if value < 0:
+                raise ConfigError(source, f"{key}[{i}][{j}]", f"expected a number >= 0, got {value}")
+            clean.append(float(value))
+        out.append(clean)
+    return out
+
+
+def save_profile(profile: DeviceProfile, path: str | os.PathLike, header: str = "") -> None:
+    text = dumps_toml(profile.to_toml_dict())
+    if header:
+        text = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + "\n" + text
+    atomic_write_text(path, text)
+
+
+def list_profiles(directory: str | os.PathLike = "profiles") -> list[tuple[Path, DeviceProfile | ConfigError]]:
+    """Every *.toml in a directory with its profile, or the error that loading it gave."""
+    out: list[tuple[Path, DeviceProfile | ConfigError]] = []
+    for path in sorted(Path(directory).glob("*.toml")):
+        try:
+            out.append((path, load_profile(path)))
+        except ConfigError as exc:
+            out.append((path, exc))
+    return out
+
+
+def check_profile_matches(profile: DeviceProfile, space_name: str, source: str = "run config") -> None:
+    if profile.space_name != space_name:
+        raise ConfigError(
+            profile.path,
+            "space.name",
+            f"profile is for {profile.space_name!r} but the {source} searches {space_name!r} (expected a profile of the same space)",
+        )
