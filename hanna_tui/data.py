@@ -1,0 +1,127 @@
+"""Data sets: CIFAR-10/100 (torchvision), any class-per-folder tree, and a generated set for tests and the demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset, Subset, TensorDataset
+
+from .config import DataSection
+from .errors import UserError
+
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+
+
+@dataclass
+class DataBundle:
+    train: Dataset
+    test: Dataset
+    num_classes: int
+    classes: list[str]
+    description: str
+
+
+def synthetic_dataset(n: int, num_classes: int, size: int, seed: int, split_seed: int) -> TensorDataset:
+    """Images whose class is a smooth colour pattern, randomly shifted, scaled and noised.
+
+    The templates depend on `seed` only, so train and test share them; the samples on `split_seed`.
+    """
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.randn(num_classes, 3, 4, 4, generator=g)
+    templates = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)
+    g = torch.Generator().manual_seed(split_seed)
+    labels = torch.arange(n) % num_classes
+    labels = labels[torch.randperm(n, generator=g)]
+    images = templates[labels]
+    shifts = torch.randint(-3, 4, (n, 2), generator=g)
+    for i in range(n):
+        images[i] = torch.roll(images[i], shifts=(int(shifts[i, 0]), int(shifts[i, 1])), dims=(1, 2))
+    contrast = 0.6 + 0.8 * torch.rand(n, 1, 1, 1, generator=g)
+    images = images * contrast + 0.8 * torch.randn(images.shape, generator=g)
+    return TensorDataset(images.contiguous(), labels)
+
+
+def _transforms(size: int, augment: bool):
+    from torchvision import transforms as T
+
+    normalize = [T.ToTensor(), T.Normalize(CIFAR_MEAN, CIFAR_STD)]
+    resize = [] if size == 32 else [T.Resize(size)]
+    if augment:
+        return T.Compose(resize + [T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip()] + normalize)
+    return T.Compose(resize + normalize)
+
+
+def _subset(ds: Dataset, count: int, seed: int) -> Dataset:
+    if count <= 0 or count >= len(ds):  # type: ignore[arg-type]
+        return ds
+    perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:count]  # type: ignore[arg-type]
+    return Subset(ds, perm.tolist())
+
+
+def build_datasets(cfg: DataSection, input_size: int, augment: bool = False, seed: int = 0, num_classes: int = 10) -> DataBundle:
+    """Train and test splits for a data config. A missing data set is a UserError that says how to get it."""
+    size = cfg.image_size or input_size
+    if cfg.name == "synthetic":
+        train = synthetic_dataset(cfg.synthetic_train, num_classes, size, seed=1234, split_seed=seed)
+        test = synthetic_dataset(cfg.synthetic_test, num_classes, size, seed=1234, split_seed=seed + 10_000)
+        bundle = DataBundle(train, test, num_classes, [f"class{i}" for i in range(num_classes)], "generated patterns")
+    elif cfg.name in ("cifar10", "cifar100"):
+        bundle = _cifar(cfg, size, augment)
+    elif cfg.name == "imagefolder":
+        bundle = _imagefolder(cfg, size, augment)
+    else:
+        raise UserError(f"data.name: unknown data set {cfg.name!r} (expected synthetic, cifar10, cifar100 or imagefolder)")
+    bundle.train = _subset(bundle.train, cfg.train_subset, seed)
+    bundle.test = _subset(bundle.test, cfg.test_subset, seed + 1)
+    return bundle
+
+
+def _cifar(cfg: DataSection, size: int, augment: bool) -> DataBundle:
+    from torchvision import datasets
+
+    cls = datasets.CIFAR10 if cfg.name == "cifar10" else datasets.CIFAR100
+    label = "CIFAR-10" if cfg.name == "cifar10" else "CIFAR-100"
+    try:
+        train = cls(cfg.root, train=True, download=cfg.download, transform=_transforms(size, augment))
+        test = cls(cfg.root, train=False, download=cfg.download, transform=_transforms(size, False))
+    except RuntimeError:
+        raise UserError(
+            f"data.root={cfg.root}: {label} not found (expected torchvision's binary release there; set data.download = true "
+            f"to fetch it, or use data.name = \"imagefolder\" with a class-per-folder tree, e.g. ../shared/datasets/cifar10-jpeg.tar.gz unpacked)"
+        ) from None
+    return DataBundle(train, test, len(train.classes), list(train.classes), f"{label} at {cfg.root}")
+
+
+def _imagefolder(cfg: DataSection, size: int, augment: bool) -> DataBundle:
+    from torchvision import datasets
+
+    root = Path(cfg.root)
+    train_dir, test_dir = root / "train", root / "test"
+    if not train_dir.is_dir():
+        raise UserError(
+            f"data.root={cfg.root}: no train/ folder (expected ROOT/train/<class>/*.jpg and ROOT/test/<class>/*.jpg; "
+            "e.g. tar -xzf ../shared/datasets/cifar10-jpeg.tar.gz -C data/cifar10-jpeg)"
+        )
+    if not test_dir.is_dir():
+        test_dir = root / "val"
+    if not test_dir.is_dir():
+        raise UserError(f"data.root={cfg.root}: no test/ or val/ folder (expected ROOT/test/<class>/*.jpg)")
+    try:
+        train = datasets.ImageFolder(str(train_dir), transform=_transforms(size, augment))
+        test = datasets.ImageFolder(str(test_dir), transform=_transforms(size, False))
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise UserError(f"data.root={cfg.root}: {exc}") from None
+    if train.classes != test.classes:
+        raise UserError(f"data.root={cfg.root}: train/ and test/ have different class folders")
+    return DataBundle(train, test, len(train.classes), list(train.classes), f"ImageFolder at {cfg.root}")
+
+
+def split_train_val(ds: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
+    """The held-out part (val_fraction) trains theta; the rest trains the weights."""
+    n = len(ds)  # type: ignore[arg-type]
+    n_val = max(1, int(round(n * val_fraction)))
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 7)).tolist()
+    return Subset(ds, perm[n_val:]), Subset(ds, perm[:n_val])
