@@ -39,6 +39,9 @@ def build_parser(load: list[str] | None = None) -> argparse.ArgumentParser:
     parser = OneLineParser(prog="hanna-tui", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", metavar="CONFIG", help="run the whole pipeline headless from a TOML config")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--executor", choices=("local", "ray"), help="with --batch: where runs execute (default: the config's)")
+    parser.add_argument("--address", help="with --batch --executor ray: the Ray cluster address (default: a local cluster)")
+    parser.add_argument("--concurrency", type=int, help="with --batch: runs at a time (default: the config's)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         if load is None or name in load:
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("--batch takes no subcommand")
             from .batch import run_batch_cli
 
-            return run_batch_cli(args.batch)
+            return run_batch_cli(args.batch, executor=args.executor, address=args.address, concurrency=args.concurrency)
         if not args.command:
             from .commands.tui import open_dashboard
 

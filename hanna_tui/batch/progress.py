@@ -1,0 +1,165 @@
+"""Progress on stderr: rich progress bars on a terminal, plain timestamped lines otherwise.
+
+Progress is read from the run directories (status.json, train/status.json, deploy/), so it is the
+same whichever executor runs the steps, on this machine or on a Ray worker.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..fsutil import read_json
+from .pipeline import Job, JobResult, deployed_targets, planned_steps, step_done
+
+WEIGHTS = {"search": 10.0, "sample": 0.2, "train": 4.0}
+DEPLOY_WEIGHT = 1.0
+
+
+@dataclass
+class JobProgress:
+    fraction: float  # 0..1 of the whole pipeline of this setting
+    step: str
+    key: str  # changes when there is something worth a plain line (a new step or epoch)
+    text: str
+
+
+def _fraction(status: dict[str, Any]) -> float:
+    if "progress" in status:
+        return max(0.0, min(1.0, float(status.get("progress") or 0.0)))
+    total = status.get("total_epochs") or 0
+    return min(1.0, float(status.get("epoch", 0) or 0) / total) if total else 0.0
+
+
+def _status_text(step: str, status: dict[str, Any]) -> tuple[str, str]:
+    epoch, total = status.get("epoch", 0), status.get("total_epochs", 0)
+    latest = status.get("latest", {}) or {}
+    parts = [f"{step} {status.get('state', 'starting')}"]
+    if total:
+        parts.append(f"epoch {epoch}/{total}")
+    for key in ("loss", "acc", "top1", "lat", "ener"):
+        value = latest.get(key, status.get(key) if key == "top1" else None)
+        if isinstance(value, (int, float)):
+            parts.append(f"{key} {value:.4g}")
+    return " ".join(parts), f"{step}:{status.get('state')}:{epoch}"
+
+
+def job_progress(job: Job) -> JobProgress:
+    steps = planned_steps(job)
+    weights = [WEIGHTS.get(s, DEPLOY_WEIGHT) for s in steps]
+    done_w = 0.0
+    run_dir = Path(job.run_dir)
+    for step, weight in zip(steps, weights, strict=True):
+        if step_done(job, step):
+            done_w += weight
+            continue
+        status = _step_status(run_dir, step)
+        text, key = _status_text(step, status) if status else (f"{step} waiting", f"{step}:waiting")
+        frac = (done_w + weight * _fraction(status)) / sum(weights)
+        return JobProgress(frac, step, key, text)
+    return JobProgress(1.0, "done", "done", _done_text(run_dir, job))
+
+
+def _step_status(run_dir: Path, step: str) -> dict[str, Any]:
+    if step == "search":
+        return read_json(run_dir / "status.json", {}) or {}
+    if step == "train":
+        return read_json(run_dir / "train" / "status.json", {}) or {}
+    return {}
+
+
+def _done_text(run_dir: Path, job: Job) -> str:
+    arch = read_json(run_dir / "arch.json", {}) or {}
+    pred = arch.get("predicted", {}) if isinstance(arch, dict) else {}
+    parts = ["done"]
+    if isinstance(pred.get("latency_s"), (int, float)):
+        parts.append(f"lat {pred['latency_s']:.4g}s ener {pred.get('energy_j', float('nan')):.4g}J")
+    top1 = (read_json(run_dir / "train" / "status.json", {}) or {}).get("top1")
+    if isinstance(top1, (int, float)):
+        parts.append(f"top1 {top1:.4g}")
+    if job.deploy:
+        parts.append(f"deployed {len(deployed_targets(run_dir))}/{len(job.deploy['targets'])}")
+    return " ".join(parts)
+
+
+class PlainReporter:
+    """Timestamped lines; one per step, epoch and finished run."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._keys: dict[str, str] = {}
+
+    def log(self, message: str) -> None:
+        self.stream.write(f"{time.strftime('%H:%M:%S')} {message}\n")
+        self.stream.flush()
+
+    def start(self, jobs: list[Job]) -> None:
+        pass
+
+    def update(self, job: Job, progress: JobProgress) -> None:
+        if self._keys.get(job.name) != progress.key:
+            self._keys[job.name] = progress.key
+            self.log(f"[{job.label}] {progress.text} ({progress.fraction:.0%})")
+
+    def finish(self, job: Job, result: JobResult) -> None:
+        extra = f": {result.error}" if result.error else ""
+        self.log(f"[{job.label}] {result.state}{extra}")
+
+    def close(self) -> None:
+        pass
+
+
+class RichReporter(PlainReporter):
+    """One progress bar per setting and one for the batch."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+        self.console = Console(file=stream)
+        self.progress = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[text]}"),
+            console=self.console,
+        )
+        self._tasks: dict[str, Any] = {}
+
+    def log(self, message: str) -> None:
+        self.progress.console.print(f"{time.strftime('%H:%M:%S')} {message}", markup=False, highlight=False)
+
+    def start(self, jobs: list[Job]) -> None:
+        self.progress.start()
+        for job in jobs:
+            self._tasks[job.name] = self.progress.add_task(job.label[:28], total=1.0, text="queued")
+
+    def update(self, job: Job, progress: JobProgress) -> None:
+        task = self._tasks.get(job.name)
+        if task is not None:
+            self.progress.update(task, completed=progress.fraction, text=progress.text)
+
+    def finish(self, job: Job, result: JobResult) -> None:
+        task = self._tasks.get(job.name)
+        if task is not None:
+            text = result.state + (f": {result.error}" if result.error else "")
+            self.progress.update(task, completed=1.0 if result.state == "done" else None, text=text)
+        super().finish(job, result)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def make_reporter(stream: TextIO | None = None) -> PlainReporter:
+    stream = stream or sys.stderr
+    if stream.isatty():
+        try:
+            return RichReporter(stream)
+        except ImportError:
+            pass
+    return PlainReporter(stream)
