@@ -1,0 +1,123 @@
+"""The dashboard application: one mode per screen, switched with F1..F5 or the command palette."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from .launch import Spawner, spawn_detached
+from .paths import profiles_dir
+from .runindex import RunIndex
+
+DARK, LIGHT = "textual-dark", "textual-light"
+
+SCREENS_HELP = {
+    "knobs": "Knobs: set alpha, beta, gamma, delta and watch the dominance; launch a search",
+    "runs": "Runs: live curves, theta heatmap and actions of each run",
+    "history": "History: every run, sortable and filterable, Pareto view and comparison",
+    "profiles": "Profiles: device lookup tables as heatmaps, with quirks",
+    "deploy": "Deploy: run a childnet on a target and measure it",
+}
+
+
+def _deploy_screen() -> Screen:
+    try:
+        from .deploy_screen import DeployScreen  # type: ignore[import-not-found]
+    except ImportError as exc:
+        from .placeholder import PlaceholderScreen
+
+        return PlaceholderScreen("Deploy", f"The deploy screen is not available in this build ({exc}).\nUse `hanna-tui deploy RUN --target ...` from a shell.")
+    return DeployScreen()
+
+
+def _lazy(module: str, name: str) -> Callable[[], Screen]:
+    def make() -> Screen:
+        import importlib
+
+        return getattr(importlib.import_module(f"hanna_tui.tui.{module}"), name)()
+
+    return make
+
+
+class HannaApp(App[int]):
+    """hanna-tui: hardware-aware NAS dashboard."""
+
+    TITLE = "hanna-tui"
+    CSS_PATH = "app.tcss"
+    MODES = {
+        "knobs": _lazy("knobs_screen", "KnobsScreen"),
+        "runs": _lazy("runs_screen", "RunsScreen"),
+        "history": _lazy("history_screen", "HistoryScreen"),
+        "profiles": _lazy("profiles_screen", "ProfilesScreen"),
+        "deploy": _deploy_screen,
+    }
+    DEFAULT_MODE = "knobs"
+    BINDINGS = [
+        Binding("f1", "switch_mode('knobs')", "Knobs"),
+        Binding("f2", "switch_mode('runs')", "Runs"),
+        Binding("f3", "switch_mode('history')", "History"),
+        Binding("f4", "switch_mode('profiles')", "Profiles"),
+        Binding("f5", "switch_mode('deploy')", "Deploy"),
+        Binding("ctrl+t", "toggle_theme", "Theme"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        runs_root: str | os.PathLike | None = None,
+        profiles: str | os.PathLike | None = None,
+        spawn: Spawner = spawn_detached,
+        poll_s: float = 1.0,
+        theme: str = DARK,
+    ) -> None:
+        super().__init__()
+        self.index = RunIndex(Path(runs_root) if runs_root else None)
+        self.profiles_path = Path(profiles) if profiles else profiles_dir()
+        self.spawn = spawn
+        self.poll_s = poll_s
+        self.children_procs: list[Any] = []
+        self.initial_theme = theme
+        self.selected_run: str | None = None
+
+    def on_mount(self) -> None:
+        self.theme = self.initial_theme
+        self.set_interval(self.poll_s, self.poll_runs, name="poll-runs")
+
+    def poll_runs(self) -> None:
+        """Follow the run directories; tell the visible screen when anything changed."""
+        self.children_procs = [p for p in self.children_procs if p.poll() is None]
+        if self.index.refresh():
+            handler = getattr(self.screen, "runs_changed", None)
+            if handler:
+                handler()
+        tick = getattr(self.screen, "tick", None)
+        if tick:
+            tick()
+
+    def ensure_index(self) -> RunIndex:
+        if not self.index.entries:
+            self.index.refresh(full=True)
+        return self.index
+
+    def track(self, proc: Any) -> None:
+        if proc is not None and hasattr(proc, "poll"):
+            self.children_procs.append(proc)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme == DARK else DARK
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for mode, text in SCREENS_HELP.items():
+            title, _, help_text = text.partition(": ")
+            yield SystemCommand(f"Go to {title}", help_text, lambda m=mode: self.switch_mode(m))
+        yield SystemCommand("Toggle light/dark", "Switch between the light and the dark theme", self.action_toggle_theme)
+        commands = getattr(screen, "palette_commands", None)
+        if commands:
+            yield from commands()

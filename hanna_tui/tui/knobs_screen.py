@@ -1,0 +1,296 @@
+"""Knobs: alpha, beta, gamma, delta with live pre-visualisation (paper: vLAT, vENER, dominance)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Select, Static
+from textual_plotext import PlotextPlot
+
+from ..config import DATA_NAMES, MODES
+from ..cost import CostModel, Knobs, knob_readout, penalty
+from ..errors import UserError
+from ..profiles import DeviceProfile, list_profiles
+from ..space import SPACE_NAMES
+from . import fmt
+from .launch import LaunchForm, launch_search
+from .paths import DEFAULT_PROFILE_NAME
+from .presets import Preset, list_presets, load_preset, save_preset
+from .render import SHORT
+from .widgets import KnobInput, NameDialog, PickDialog, parse_float
+
+KNOBS = ("alpha", "beta", "gamma", "delta")
+KNOB_HELP = {
+    "alpha": "α lat factor",
+    "beta": "β lat exponent",
+    "gamma": "γ ener factor",
+    "delta": "δ ener exponent",
+}
+KNOB_RANGE = {"alpha": 1000.0, "beta": 10.0, "gamma": 1000.0, "delta": 10.0}
+DEMO = Preset()
+
+
+@dataclass
+class ProfileChoice:
+    path: str
+    profile: DeviceProfile
+    model: CostModel
+
+
+class KnobsScreen(Screen):
+    """Set the loss knobs and see at once what they do; one key launches the search."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "launch", "Launch search"),
+        Binding("f7", "save_preset", "Save preset"),
+        Binding("f8", "load_preset", "Load preset"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.choices: dict[str, ProfileChoice] = {}
+        self.errors: list[str] = []
+        self.readout: dict[str, Any] | None = None
+
+    # layout
+    def compose(self) -> ComposeResult:
+        self._load_profiles()
+        yield Static("[b]Knobs[/b]  loss = CE + α·LAT^β + γ·ENER^δ   (↑/↓ fine step, shift+↑/↓ coarse, ctrl+s launch)", classes="screen-title")
+        with Horizontal(id="knobs-body"):
+            with VerticalScroll(id="knob-form"):
+                for name in KNOBS:
+                    yield from self._row(KNOB_HELP[name], KnobInput(f"{getattr(DEMO, name):g}", id=name, high=KNOB_RANGE[name]))
+                profiles = [(Path(p).stem, p) for p in self.choices]
+                default = self._default_profile()
+                yield from self._row("profile", Select(profiles, value=default, allow_blank=default is None, id="profile", compact=True))
+                yield from self._row("space", Select([(s, s) for s in SPACE_NAMES], value=DEMO.space, allow_blank=False, id="space", compact=True))
+                yield from self._row("data set", Select([(d, d) for d in DATA_NAMES], value=DEMO.data, allow_blank=False, id="data", compact=True))
+                yield from self._row("epochs", KnobInput(str(DEMO.epochs), id="epochs", fine=1, low=1, high=10000, integer=True))
+                yield from self._row("mode", Select([(m, m) for m in MODES], value=DEMO.mode, allow_blank=False, id="mode", compact=True))
+                yield from self._row("seed", KnobInput(str(DEMO.seed), id="seed", fine=1, low=0, high=2**31 - 1, integer=True))
+                yield Static("", id="form-errors")
+            with Vertical(id="knob-right"):
+                yield Static("", id="readout")
+                yield PlotextPlot(id="penalty-plot")
+        yield Footer()
+
+    def _row(self, label: str, widget) -> ComposeResult:
+        with Horizontal(classes="form-row"):
+            yield Label(label, classes="form-label")
+            yield widget
+
+    def _load_profiles(self) -> None:
+        self.choices = {}
+        for path, prof in list_profiles(self.app.profiles_path):
+            if isinstance(prof, DeviceProfile):
+                try:
+                    self.choices[str(path)] = ProfileChoice(str(path), prof, CostModel(prof))
+                except ValueError:
+                    continue
+
+    def _default_profile(self) -> str | None:
+        for path in self.choices:
+            if Path(path).name == DEFAULT_PROFILE_NAME:
+                return path
+        return next(iter(self.choices), None)
+
+    def on_mount(self) -> None:
+        self.query_one("#alpha", Input).focus()
+        self.update_readout()
+
+    # validation and readouts
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self, event) -> None:
+        self.update_readout()
+
+    def knob_values(self) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for name in KNOBS:
+            widget = self.query_one(f"#{name}", KnobInput)
+            result = widget.validate(widget.value)
+            out[name] = parse_float(widget.value) if result is None or result.is_valid else None
+        return out
+
+    def field_errors(self) -> list[str]:
+        errors = []
+        for widget in self.query(KnobInput):
+            result = widget.validate(widget.value)
+            if result is not None and not result.is_valid:
+                errors.append(f"{widget.id}: {'; '.join(result.failure_descriptions)}")
+        choice = self.current_choice()
+        if choice is None:
+            errors.append(f"profile: none found in {self.app.profiles_path} (make one with `hanna-tui profile` or copy profiles/{DEFAULT_PROFILE_NAME})")
+        elif self.query_one("#space", Select).value != choice.profile.space_name:
+            errors.append(f"space: the profile is for {choice.profile.space_name}")
+        return errors
+
+    def current_choice(self) -> ProfileChoice | None:
+        value = self.query_one("#profile", Select).value
+        return self.choices.get(value) if isinstance(value, str) else None
+
+    def update_readout(self) -> None:
+        self.errors = self.field_errors()
+        self.query_one("#form-errors", Static).update(Text("\n".join(self.errors), style="bold red"))
+        choice, values = self.current_choice(), self.knob_values()
+        readout_widget = self.query_one("#readout", Static)
+        if choice is None or any(v is None for v in values.values()):
+            self.readout = None
+            readout_widget.update(Text("Fix the fields marked in red to see the readouts.", style="italic"))
+            return
+        try:
+            self.readout = knob_readout(choice.model, Knobs(**values))  # type: ignore[arg-type]
+        except (ValueError, OverflowError) as exc:
+            self.readout = None
+            readout_widget.update(Text(f"cannot compute: {exc}", style="bold red"))
+            return
+        readout_widget.update(readout_table(self.readout))
+        self.draw_plot(self.readout)
+
+    def draw_plot(self, r: dict[str, Any]) -> None:
+        widget = self.query_one("#penalty-plot", PlotextPlot)
+        plt = widget.plt
+        plt.clear_figure()
+        xs = [i / 40 for i in range(41)]
+        lat = [penalty(r["lat_min"] + x * (r["lat_max"] - r["lat_min"]), r["alpha"], r["beta"]) for x in xs]
+        plt.plot(xs, lat, label="α·LAT^β", marker="braille")
+        if r["ener_min"] is not None:
+            ener = [penalty(r["ener_min"] + x * (r["ener_max"] - r["ener_min"]), r["gamma"], r["delta"]) for x in xs]
+            plt.plot(xs, ener, label="γ·ENER^δ", marker="braille")
+        plt.title("penalty over the profile's range (0 = cheapest arch, 1 = dearest)")
+        plt.xlim(0, 1)
+        widget.refresh()
+
+    # actions
+    def form(self) -> LaunchForm | None:
+        if self.errors:
+            return None
+        values = self.knob_values()
+        choice = self.current_choice()
+        assert choice is not None
+        return LaunchForm(
+            alpha=values["alpha"] or 0.0,
+            beta=values["beta"] or 0.0,
+            gamma=values["gamma"] or 0.0,
+            delta=values["delta"] or 0.0,
+            profile=choice.path,
+            space=str(self.query_one("#space", Select).value),
+            data=str(self.query_one("#data", Select).value),
+            epochs=int(self.query_one("#epochs", Input).value),
+            mode=str(self.query_one("#mode", Select).value),
+            seed=int(self.query_one("#seed", Input).value),
+        )
+
+    def action_launch(self) -> None:
+        self.update_readout()
+        form = self.form()
+        if form is None:
+            self.notify("Nothing launched: " + "; ".join(self.errors), title="Invalid knobs", severity="error")
+            return
+        try:
+            run, proc = launch_search(form, root=self.app.index.root, spawn=self.app.spawn)
+        except (UserError, OSError) as exc:
+            self.notify(str(exc), title="Launch failed", severity="error")
+            return
+        self.app.track(proc)
+        self.app.index.refresh(full=True)
+        self.app.selected_run = run.id
+        self.notify(f"search {run.id} started (log: {run.path / 'search.log'})", title="Launched")
+        self.app.switch_mode("runs")
+
+    def current_preset(self) -> Preset:
+        values = self.knob_values()
+        choice = self.current_choice()
+        preset = Preset()
+        for name in KNOBS:
+            if values[name] is not None:
+                setattr(preset, name, values[name])
+        preset.profile = choice.path if choice else ""
+        preset.space = str(self.query_one("#space", Select).value)
+        preset.data = str(self.query_one("#data", Select).value)
+        preset.mode = str(self.query_one("#mode", Select).value)
+        for name in ("epochs", "seed"):
+            text = self.query_one(f"#{name}", Input).value
+            if text.isdigit():
+                setattr(preset, name, int(text))
+        return preset
+
+    def action_save_preset(self) -> None:
+        def save(name: str | None) -> None:
+            if name:
+                path = save_preset(name, self.current_preset())
+                self.notify(f"saved {path}", title="Preset")
+
+        self.app.push_screen(NameDialog("Save the knobs as a preset (TOML in presets/)"), save)
+
+    def action_load_preset(self) -> None:
+        def load(path: Path | None) -> None:
+            if path is None:
+                return
+            try:
+                self.apply_preset(load_preset(path))
+            except UserError as exc:
+                self.notify(str(exc), title="Preset not loaded", severity="error")
+                return
+            self.notify(f"loaded {path}", title="Preset")
+
+        self.app.push_screen(PickDialog("Load a preset", list_presets(), "No presets yet: press F7 to save the current knobs."), load)
+
+    def apply_preset(self, preset: Preset) -> None:
+        for name in KNOBS + ("epochs", "seed"):
+            self.query_one(f"#{name}", Input).value = f"{getattr(preset, name):g}"
+        if preset.profile in self.choices:
+            self.query_one("#profile", Select).value = preset.profile
+        for name in ("space", "data", "mode"):
+            self.query_one(f"#{name}", Select).value = getattr(preset, name)
+        self.update_readout()
+
+    def palette_commands(self):
+        yield SystemCommand("Launch search", "Start a search with these knobs (ctrl+s)", self.action_launch)
+        yield SystemCommand("Save preset", "Save the knobs as a TOML preset (F7)", self.action_save_preset)
+        yield SystemCommand("Load preset", "Load knobs from a TOML preset (F8)", self.action_load_preset)
+
+
+def verdict(r: dict[str, Any]) -> Text:
+    if r["dominant"] == "none":
+        return Text("no cost term (α = γ = 0): accuracy only", style="bold")
+    ratio = r["energy_dominance"] if r["dominant"] == "energy" else r["latency_dominance"]
+    other = "latency" if r["dominant"] == "energy" else "energy"
+    times = "∞" if ratio is None else f"{ratio:.3g}×"
+    style = "bold magenta" if r["dominant"] == "energy" else "bold cyan"
+    return Text(f"{r['dominant'].upper()}-dominant ({times} the {other} term)", style=style)
+
+
+def _arch(names: list[str] | None) -> str:
+    if not names:
+        return "-"
+    from ..space import CANDIDATE_NAMES
+
+    return " ".join(SHORT[CANDIDATE_NAMES.index(n)] for n in names)
+
+
+def readout_table(r: dict[str, Any]) -> Table:
+    t = Table.grid(padding=(0, 1))
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column()
+    t.add_row("LAT0", f"{fmt.num(r['lat0'], 's')}  (archs {fmt.num(r['lat_min'])} .. {fmt.num(r['lat_max'], 's')})")
+    t.add_row("ENER0", f"{fmt.num(r['ener0'], 'J')}  (archs {fmt.num(r['ener_min'])} .. {fmt.num(r['ener_max'], 'J')})")
+    t.add_row("vLAT", f"{fmt.num(r['vlat'])}  = α·LAT0^β")
+    t.add_row("vENER", f"{fmt.num(r['vener'])}  = γ·ENER0^δ")
+    t.add_row("dominance", f"energy vENER/vLAT {fmt.dominance(r['energy_dominance'])}   latency vLAT/vENER {fmt.dominance(r['latency_dominance'])}")
+    t.add_row("verdict", verdict(r))
+    by = "energy" if r["dominant"] == "energy" and r.get("cheapest_energy_arch") else "latency"
+    lo, hi, unit = (r["ener_min"], r["ener_max"], "J") if by == "energy" else (r["lat_min"], r["lat_max"], "s")
+    t.add_row("cheapest", Text(f"{fmt.num(lo, unit)} by {by}: {_arch(r[f'cheapest_{by}_arch'])}", overflow="fold"))
+    t.add_row("dearest", Text(f"{fmt.num(hi, unit)} by {by}: {_arch(r[f'dearest_{by}_arch'])}", overflow="fold"))
+    t.add_row("", Text(f"device {r['device']}, space {r['space']}", style="dim"))
+    return t

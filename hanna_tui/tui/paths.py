@@ -1,0 +1,35 @@
+"""Where the dashboard looks for profiles, presets and runs.
+
+- profiles: $HANNA_PROFILES, else ./profiles when it exists, else the profiles/ shipped beside the package;
+- presets:  $HANNA_PRESETS, else ./presets (created on the first save; knob presets are TOML files there);
+- runs:     $HANNA_RUNS, else ./runs (the core's run store decides).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_PROFILE_NAME = "rpi3b-hanna.toml"
+
+
+def shipped_profiles_dir() -> Path:
+    return Path(__file__).resolve().parent.parent.parent / "profiles"
+
+
+def profiles_dir() -> Path:
+    env = os.environ.get("HANNA_PROFILES")
+    if env:
+        return Path(env)
+    local = Path("profiles")
+    if local.is_dir():
+        return local
+    return shipped_profiles_dir()
+
+
+def presets_dir() -> Path:
+    return Path(os.environ.get("HANNA_PRESETS", "presets"))
+
+
+def default_profile_path() -> Path:
+    return profiles_dir() / DEFAULT_PROFILE_NAME

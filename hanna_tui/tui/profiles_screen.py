@@ -1,0 +1,137 @@
+"""Profiles: every profiles/*.toml with its device and provenance, tables as heatmaps, quirks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..errors import ConfigError
+from ..profiles import DeviceProfile, list_profiles
+from ..space import CANDIDATE_NAMES, CANDIDATES
+from .fmt import SCALES_J, SCALES_S, num, pick_scale
+from .render import table_heatmap
+
+SKIP = CANDIDATE_NAMES.index("skip")
+
+
+def quirks(profile: DeviceProfile) -> tuple[list[str], dict[str, set[tuple[int, int]]]]:
+    """Surprises worth seeing before a search: skips dearer than a conv, bigger blocks cheaper than smaller."""
+    notes: list[str] = []
+    marks: dict[str, set[tuple[int, int]]] = {"latency": set(), "energy": set()}
+    space = profile.space()
+    for label, table, unit in (("latency", profile.latency_s(), "s"), ("energy", profile.energy_j(), "J")):
+        if table is None:
+            continue
+        for i, layer in enumerate(space.layers):
+            convs = [j for j in layer.allowed if j != SKIP]
+            cheapest = min(convs, key=lambda j, i=i: table[i][j])
+            if SKIP in layer.allowed and table[i][SKIP] > table[i][cheapest]:
+                marks[label].add((i, SKIP))
+                notes.append(f"{label}: layer {i} skip ({num(table[i][SKIP], unit)}) costs more than {CANDIDATE_NAMES[cheapest]} ({num(table[i][cheapest], unit)})")
+            for j in convs:
+                c = CANDIDATES[j]
+                smaller = next((k for k in convs if CANDIDATES[k].kernel == c.kernel and CANDIDATES[k].group == c.group and CANDIDATES[k].expansion < c.expansion), None)
+                if smaller is not None and table[i][j] < table[i][smaller]:
+                    marks[label].add((i, j))
+                    notes.append(f"{label}: layer {i} {CANDIDATE_NAMES[j]} is cheaper than {CANDIDATE_NAMES[smaller]}")
+    return notes, marks
+
+
+def info_table(profile: DeviceProfile, path: Path) -> Table:
+    t = Table.grid(padding=(0, 1))
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    t.add_row("file", str(path))
+    for key, value in profile.device.items():
+        t.add_row(f"device.{key}", str(value))
+    t.add_row("space", f"{profile.space_name} (input {profile.input_shape}, width {profile.width_mult:g})")
+    t.add_row("units", f"latency stored in {profile.latency.unit}, energy {'stored in ' + profile.energy.unit if profile.energy else 'absent (no sensor)'}")
+    for section in (profile.provenance, profile.measurement):
+        for key, value in section.items():
+            t.add_row(key, str(value))
+    if profile.extra:
+        t.add_row("extra tables", ", ".join(f"{k} [{v.unit}]" for k, v in profile.extra.items()))
+    return t
+
+
+class ProfilesScreen(Screen):
+    BINDINGS = [Binding("n", "profile_target", "Profile a target")]
+
+    def compose(self) -> ComposeResult:
+        self.entries = list_profiles(self.app.profiles_path)
+        yield Static("[b]Profiles[/b]  device lookup tables (! marks a quirk) · n: profile a target", classes="screen-title")
+        if not self.entries:
+            yield Static(
+                f"No profiles in {self.app.profiles_path}.\n\nMake one by measuring a board: `hanna-tui profile --target user@host --out profiles/NAME.toml`\n"
+                "(press n to do it from here), or copy the shipped profiles/rpi3b-hanna.toml and edit it.",
+                classes="empty-state",
+            )
+        else:
+            with Horizontal():
+                options = []
+                for i, (path, prof) in enumerate(self.entries):
+                    label = f"{path.stem}\n  {prof.device_name}" if isinstance(prof, DeviceProfile) else f"{path.stem}\n  [red]invalid[/red]"
+                    options.append(Option(Text.from_markup(label), id=str(i)))
+                yield OptionList(*options, id="profile-list")
+                with VerticalScroll(id="profile-view"):
+                    yield Static("", id="profile-info")
+                    yield Static("", id="profile-quirks")
+                    yield Static("", id="latency-heat")
+                    yield Static("", id="energy-heat")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.entries:
+            self.query_one("#profile-list", OptionList).highlighted = 0
+            self.show(0)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.show(int(event.option.id or 0))
+
+    def show(self, index: int) -> None:
+        path, prof = self.entries[index]
+        info, quirk_w = self.query_one("#profile-info", Static), self.query_one("#profile-quirks", Static)
+        lat_w, ener_w = self.query_one("#latency-heat", Static), self.query_one("#energy-heat", Static)
+        if isinstance(prof, ConfigError):
+            info.update(Text(f"{path}: not a valid profile\n{prof}", style="bold red"))
+            for w in (quirk_w, lat_w, ener_w):
+                w.update("")
+            return
+        info.update(info_table(prof, path))
+        notes, marks = quirks(prof)
+        quirk_text = Text("quirks: ", style="bold")
+        quirk_text.append(f"{len(notes)} found\n" if notes else "none found\n")
+        for note in notes[:12]:
+            quirk_text.append(f"  • {note}\n", style="yellow")
+        if len(notes) > 12:
+            quirk_text.append(f"  … and {len(notes) - 12} more\n", style="dim")
+        quirk_w.update(quirk_text)
+        mask = prof.space().mask()
+        lat = prof.latency_s()
+        unit, factor = pick_scale(max(max(r) for r in lat), SCALES_S)
+        lat_w.update(Text("latency per block\n", style="bold") + table_heatmap(lat, mask, unit, factor, marks["latency"]))
+        ener = prof.energy_j()
+        if ener is None:
+            ener_w.update(Text("energy: no table in this profile (measured without a power sensor)", style="italic"))
+        else:
+            eu, ef = pick_scale(max(max(r) for r in ener), SCALES_J)
+            ener_w.update(Text("\nenergy per block\n", style="bold") + table_heatmap(ener, mask, eu, ef, marks["energy"]))
+
+    def action_profile_target(self) -> None:
+        try:
+            from .deploy_screen import ProfileTargetScreen  # type: ignore[import-not-found]
+        except ImportError:
+            self.notify("Profiling from the dashboard is not available in this build; run `hanna-tui profile --help` in a shell.", title="Profile a target", severity="warning")
+            return
+        self.app.push_screen(ProfileTargetScreen())
+
+    def palette_commands(self):
+        yield SystemCommand("Profile a target", "Measure a board's lookup tables (n)", self.action_profile_target)

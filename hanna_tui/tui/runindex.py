@@ -1,0 +1,156 @@
+"""Following run directories cheaply: summaries cached by file mtimes, metrics tailed by offset.
+
+No textual here: the screens poll these objects from set_interval timers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..store import Run, RunSummary, runs_root, summarize
+
+ACTIVE_STATES = ("queued", "running", "interrupted")
+WATCHED = ("run.json", "status.json", "arch.json", "train/status.json", "deploy")
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def signature(run_dir: str) -> tuple[int, ...]:
+    return tuple(_mtime(os.path.join(run_dir, name)) for name in WATCHED)
+
+
+@dataclass
+class _Entry:
+    sig: tuple[int, ...]
+    summary: RunSummary
+
+
+@dataclass
+class RunIndex:
+    """Summaries of every run under a root; refresh() re-reads only what changed on disk."""
+
+    root: Path | None = None
+    entries: dict[str, _Entry] = field(default_factory=dict)
+    version: int = 0
+    _ticks: int = 0
+
+    @property
+    def base(self) -> Path:
+        return runs_root(self.root)
+
+    def refresh(self, full: bool = False) -> bool:
+        """Rescan; returns True when anything changed. Only active runs are re-stat'ed unless full."""
+        self._ticks += 1
+        full = full or not self.entries or self._ticks % 10 == 0
+        changed = False
+        seen = set()
+        try:
+            scan = list(os.scandir(self.base))
+        except OSError:
+            scan = []
+        for item in scan:
+            if not item.is_dir() or not os.path.isfile(os.path.join(item.path, "run.json")):
+                continue
+            seen.add(item.name)
+            entry = self.entries.get(item.name)
+            if entry is not None and not full and entry.summary.state not in ACTIVE_STATES:
+                continue
+            sig = signature(item.path)
+            if entry is None or entry.sig != sig or entry.summary.state in ("running", "interrupted"):
+                summary = summarize(Run(item.path))
+                if entry is None or entry.summary != summary:
+                    changed = True
+                self.entries[item.name] = _Entry(sig, summary)
+        for gone in set(self.entries) - seen:
+            del self.entries[gone]
+            changed = True
+        if changed:
+            self.version += 1
+        return changed
+
+    def summaries(self) -> list[RunSummary]:
+        """Running first, then newest first (the store's order)."""
+        runs = sorted((e.summary for e in self.entries.values()), key=lambda s: s.id, reverse=True)
+        runs.sort(key=lambda s: 0 if s.state == "running" else 1)
+        return runs
+
+    def get(self, run_id: str) -> RunSummary | None:
+        entry = self.entries.get(run_id)
+        return entry.summary if entry else None
+
+
+@dataclass
+class MetricsFollower:
+    """Tail of a metrics.jsonl: reads only the bytes appended since the last poll."""
+
+    path: Path
+    offset: int = 0
+    records: list[dict[str, Any]] = field(default_factory=list)
+    _inode: int = 0
+
+    def poll(self) -> bool:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        if st.st_ino != self._inode or st.st_size < self.offset:
+            self.offset, self.records, self._inode = 0, [], st.st_ino
+        if st.st_size == self.offset:
+            return False
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            chunk = handle.read(st.st_size - self.offset)
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return False
+        self.offset += end + 1
+        for line in chunk[: end + 1].splitlines():
+            try:
+                record = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(record, dict):
+                self.records.append(record)
+        return True
+
+    def series(self, kind: str, key: str) -> tuple[list[float], list[float]]:
+        """(x, y) of one metric for records of a kind; x is the epoch (fractional for intervals)."""
+        xs: list[float] = []
+        ys: list[float] = []
+        for i, r in enumerate(self.records):
+            if r.get("kind") != kind or not isinstance(r.get(key), (int, float)):
+                continue
+            xs.append(_x_of(r, i, kind))
+            ys.append(float(r[key]))
+        return xs, ys
+
+
+def _x_of(record: dict[str, Any], index: int, kind: str) -> float:
+    epoch = record.get("epoch")
+    if kind == "epoch" and isinstance(epoch, (int, float)):
+        return float(epoch)
+    step = record.get("step")
+    if isinstance(step, (int, float)):
+        return float(step)
+    return float(index)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> set[int]:
+    """Indices of the points no other point beats in both coordinates (minimising both)."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
+    front: set[int] = set()
+    best_y = float("inf")
+    for i in order:
+        if points[i][1] < best_y:
+            front.add(i)
+            best_y = points[i][1]
+    return front
