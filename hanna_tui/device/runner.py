@@ -1,0 +1,171 @@
+"""Open a target (SSH or local), install the agent once (cached by hash), probe the board, run jobs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import TargetUnreachable, UserError
+from .agent import EVENT_PREFIX
+from .local import LocalTarget
+from .ssh import CommandResult, LineCallback, SSHTarget, parse_target
+
+AGENT_FILE = Path(__file__).with_name("agent.py")
+REMOTE_CACHE = ".cache/hanna-tui"
+SIGILL_RCS = (132, -4)
+
+
+class Target(Protocol):
+    label: str
+    is_local: bool
+
+    def run(self, command: str, deadline_s: float, stdin: bytes = b"", on_stderr_line: LineCallback | None = None,
+            on_stdout_line: LineCallback | None = None) -> CommandResult: ...
+
+    def upload(self, data: bytes, path: str, mode: int = 0o644, deadline_s: float = 120) -> None: ...
+
+    def home(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def agent_source() -> bytes:
+    return AGENT_FILE.read_bytes()
+
+
+def agent_hash() -> str:
+    return hashlib.sha256(agent_source()).hexdigest()
+
+
+def open_target(text: str, trust_new_host: bool = False, known_hosts: str = "") -> Target:
+    """'local' or an SSH target, connected."""
+    if text == "local":
+        return LocalTarget()
+    return SSHTarget(parse_target(text, known_hosts), trust_new_host).connect()
+
+
+def default_python(target: Target, remote_python: str | None) -> str:
+    if remote_python:
+        return remote_python
+    return sys.executable if target.is_local else "python3"
+
+
+class AgentSession:
+    """The agent installed on one target, run with that target's python."""
+
+    def __init__(self, target: Target, remote_python: str | None = None, workdir: str | None = None) -> None:
+        self.target = target
+        self.python = default_python(target, remote_python)
+        self.workdir = workdir or f"{target.home().rstrip('/')}/{REMOTE_CACHE}"
+        self.hash = agent_hash()
+        self.agent_path = f"{self.workdir}/agent-{self.hash[:16]}.py"
+        self.probe_info: dict[str, Any] = {}
+
+    @property
+    def label(self) -> str:
+        return self.target.label
+
+    def ensure_agent(self) -> bool:
+        """Upload the agent unless this exact version is already there; True when uploaded."""
+        q = shlex.quote(self.agent_path)
+        check = self.target.run(f"mkdir -p {shlex.quote(self.workdir)} && (sha256sum {q} 2>/dev/null || shasum -a 256 {q} 2>/dev/null)", 60)
+        if check.rc == 0 and check.text().split()[:1] == [self.hash]:
+            return False
+        self.target.upload(agent_source(), self.agent_path, 0o755)
+        return True
+
+    def command(self) -> str:
+        return f"cd {shlex.quote(self.workdir)} && exec {shlex.quote(self.python)} {shlex.quote(self.agent_path)}"
+
+    def probe(self) -> dict[str, Any]:
+        """Python, torch, CPU architecture and free space on the target; raises a clear error if unusable."""
+        doc, res = self._run({"mode": "probe", "workdir": self.workdir}, 120, None)
+        if doc.get("torch") is None:
+            raise UserError(
+                f"{self.label}: torch is not installed for {self.python} on the target ({doc.get('torch_error', 'import failed')}); "
+                f"install it (pip install torch) or point --remote-python at a python that has it"
+            )
+        self.probe_info = doc
+        return doc
+
+    def run_job(self, job: dict[str, Any], deadline_s: float, on_event: Callable[[dict], None] | None = None) -> dict[str, Any]:
+        job = {**job, "deadline_s": deadline_s}
+        doc, res = self._run(job, deadline_s + 30, on_event)
+        return doc
+
+    def _run(self, job: dict[str, Any], deadline_s: float, on_event: Callable[[dict], None] | None) -> tuple[dict, CommandResult]:
+        stderr_tail: list[str] = []
+
+        def on_line(line: str) -> None:
+            if line.startswith(EVENT_PREFIX):
+                if on_event:
+                    try:
+                        on_event(json.loads(line[len(EVENT_PREFIX):]))
+                    except json.JSONDecodeError:
+                        pass
+            elif line.strip():
+                stderr_tail[:] = (stderr_tail + [line.strip()])[-5:]
+
+        res = self.target.run(self.command(), deadline_s, json.dumps(job).encode(), on_stderr_line=on_line)
+        doc = _last_json(res.text())
+        if res.rc == 0 and doc.get("ok"):
+            return doc, res
+        raise self._failure(res, doc, stderr_tail)
+
+    def _failure(self, res: CommandResult, doc: dict, tail: list[str]) -> UserError:
+        last = tail[-1] if tail else res.err_text().strip()[-200:]
+        machine = self.probe_info.get("machine", "this board")
+        if res.rc in SIGILL_RCS or "Exec format error" in res.err_text() or "cannot execute binary" in res.err_text():
+            return UserError(f"{self.label}: wrong CPU architecture: {self.python} or its torch cannot run on {machine} ({last or 'illegal instruction'})")
+        if res.rc == 127:
+            return UserError(f"{self.label}: {self.python} not found on the target (install python3 or pass --remote-python)")
+        error = str(doc.get("error", ""))
+        if "No space left" in error or "No space left" in res.err_text():
+            return UserError(f"{self.label}: disk full on the target ({error or last})")
+        if doc.get("kind") == "import" or "No module named 'torch'" in res.err_text():
+            return UserError(f"{self.label}: torch is not installed for {self.python} on the target ({error or last})")
+        if doc.get("kind") == "TimeoutError":
+            return TargetUnreachable(f"{self.label}: agent ran past its deadline ({error})")
+        return UserError(f"{self.label}: agent failed (exit {res.rc}): {error or last or 'no output'}")
+
+
+def _last_json(text: str) -> dict[str, Any]:
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                return value
+    return {}
+
+
+def space_job(space: Any) -> dict[str, Any]:
+    """A SearchSpace as the plain JSON the agent builds its blocks from."""
+    from ..space import CANDIDATES
+
+    return {
+        "space": {
+            "name": space.name,
+            "input_size": space.input_size,
+            "stem_channels": space.stem_channels,
+            "stem_stride": space.stem_stride,
+            "head_channels": space.head_channels,
+            "num_classes": space.num_classes,
+            "width_mult": space.width_mult,
+            "layers": [
+                {"index": layer.index, "c_in": layer.c_in, "c_out": layer.c_out, "stride": layer.stride,
+                 "input_hw": layer.input_hw, "output_hw": layer.output_hw, "allowed": list(layer.allowed)}
+                for layer in space.layers
+            ],
+        },
+        "candidates": [asdict(c) for c in CANDIDATES],
+    }
