@@ -236,10 +236,11 @@ def _grid(grid: Any, source: str) -> list[dict[str, Any]]:
     if not flat:
         raise ConfigError(source, "sweep.grid", "expands to no run (expected at least one key with a non-empty list)")
     for key, values in flat.items():
+        name = f"sweep.grid.{key[6:] if key.startswith('knobs.') and key[6:] in grid else key}"
         if not isinstance(values, list):
-            raise ConfigError(source, f"sweep.grid.{key}", f"expected a list of values, got {values!r}")
+            raise ConfigError(source, name, f"expected a list of values, got {values!r}")
         if not values:
-            raise ConfigError(source, f"sweep.grid.{key}", "expected a non-empty list (an empty list expands the grid to no run)")
+            raise ConfigError(source, name, "expected a non-empty list (an empty list expands the grid to no run)")
     keys = list(flat)
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(flat[k] for k in keys))]
 

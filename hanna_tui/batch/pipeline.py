@@ -8,6 +8,7 @@ while its children kept running) is waited for instead of being started twice.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -38,6 +39,7 @@ class Job:
     log_dir: str
     cwd: str
     threads: int = 1
+    knobs: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] | None = None  # TrainStep as a dict when enabled
     deploy: dict[str, Any] | None = None  # DeployStep as a dict when enabled
 
@@ -153,8 +155,14 @@ def step_done(job: Job, step: str) -> bool:
     return step.split(":", 1)[1] in deployed_targets(run_dir)
 
 
+def cli_prefix() -> list[str]:
+    """How the steps run hanna-tui: HANNA_BATCH_CLI (a command line) or this Python's `-m hanna_tui`."""
+    custom = os.environ.get("HANNA_BATCH_CLI", "").strip()
+    return shlex.split(custom) if custom else [sys.executable, "-m", "hanna_tui"]
+
+
 def step_command(job: Job, step: str) -> list[str]:
-    cli = [sys.executable, "-m", "hanna_tui"]
+    cli = cli_prefix()
     run_dir = Path(job.run_dir)
     if step == "search":
         cmd = cli + ["search", "--config", job.config_file, "--run-dir", job.run_dir]
@@ -205,7 +213,7 @@ def run_job(job: Job, control: Control | None = None) -> JobResult:
             result.steps[step] = "not started"
             continue
         if step_done(job, step):
-            result.steps[step] = "skipped (done before)"
+            result.steps[step] = "skipped (already done)"
             continue
         _run_step(job, step, control, result)
     return result

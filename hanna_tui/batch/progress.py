@@ -100,13 +100,15 @@ class PlainReporter:
         pass
 
     def update(self, job: Job, progress: JobProgress) -> None:
+        if progress.key.endswith(":waiting") or progress.step == "done":
+            return  # queued, or between two steps: nothing new to say
         if self._keys.get(job.name) != progress.key:
             self._keys[job.name] = progress.key
             self.log(f"[{job.label}] {progress.text} ({progress.fraction:.0%})")
 
     def finish(self, job: Job, result: JobResult) -> None:
-        extra = f": {result.error}" if result.error else ""
-        self.log(f"[{job.label}] {result.state}{extra}")
+        detail = result.error or (job_progress(job).text.removeprefix("done ") if result.state == "done" else "")
+        self.log(f"[{job.label}] {result.state}" + (f": {detail}" if detail and detail != result.state else ""))
 
     def close(self) -> None:
         pass

@@ -6,6 +6,7 @@ Exit codes: 0 every run done, 1 a run failed, 2 bad input, 3 a target unreachabl
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fcntl
 import json
 import os
@@ -113,6 +114,7 @@ def make_jobs(cfg: BatchConfig) -> list[Job]:
                 log_dir=str(batch_dir / "logs"),
                 cwd=os.getcwd(),
                 threads=threads_per_run(cfg, setting),
+                knobs=dataclasses.asdict(setting.config.knobs),
                 train=vars(cfg.train).copy() if cfg.train.enabled else None,
                 deploy=vars(cfg.deploy).copy() if cfg.deploy.enabled else None,
             )
@@ -168,7 +170,7 @@ class Batch:
         todo = [job for job in self.jobs if not all(step_done(job, s) for s in planned_steps(job))]
         for job in self.jobs:
             if job not in todo:
-                self.results[job.name] = JobResult(job.name, "done", {s: "skipped (done before)" for s in planned_steps(job)})
+                self.results[job.name] = JobResult(job.name, "done", {s: "skipped (already done)" for s in planned_steps(job)})
         self.reporter.log(
             f"batch {self.cfg.batch.name}: {len(self.jobs)} runs, {len(self.jobs) - len(todo)} done before, "
             f"executor {self.cfg.batch.executor}, concurrency {self.cfg.batch.concurrency}, dir {self.batch_dir}"
@@ -191,7 +193,6 @@ class Batch:
 
     def _on_done(self, job: Job, result: JobResult) -> None:
         self.results[job.name] = result
-        self.reporter.update(job, job_progress(job))
         self.reporter.finish(job, result)
         self.write_manifest("running")
 

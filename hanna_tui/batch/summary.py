@@ -24,6 +24,7 @@ def run_record(job: Job, result: JobResult | None) -> dict[str, Any]:
         "error": result.error if result else "",
     }
     record.update(_costs(run))
+    record["knobs"] = record["knobs"] or job.knobs
     record["pareto"] = False
     return record
 
