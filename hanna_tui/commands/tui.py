@@ -10,6 +10,7 @@ def register(sub) -> None:
     p.add_argument("--root", default=None, help="runs directory (default: $HANNA_RUNS or runs/)")
     p.add_argument("--profiles", default=None, help="profiles directory (default: $HANNA_PROFILES, ./profiles or the shipped ones)")
     p.add_argument("--light", action="store_true", help="start in the light theme")
+    p.add_argument("--config", default=None, help="search config TOML the knobs screen starts from (default: the embedded demo)")
     p.set_defaults(func=open_dashboard)
 
 
@@ -18,7 +19,13 @@ def open_dashboard(args) -> int:
         from ..tui.app import DARK, LIGHT, HannaApp
     except ImportError as exc:  # pragma: no cover - textual is a dependency
         raise UserError(f"the dashboard needs textual ({exc}); install with `pip install textual textual-plotext`") from None
+    base = None
+    if getattr(args, "config", None):
+        from ..config import load_config
+
+        base = load_config(args.config)
     app = HannaApp(
+        base_config=base,
         runs_root=getattr(args, "root", None),
         profiles=getattr(args, "profiles", None),
         theme=LIGHT if getattr(args, "light", False) else DARK,

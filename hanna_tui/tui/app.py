@@ -11,6 +11,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from ..config import SearchConfig
 from .launch import Spawner, spawn_detached
 from .paths import profiles_dir
 from .runindex import RunIndex
@@ -75,6 +76,7 @@ class HannaApp(App[int]):
         spawn: Spawner = spawn_detached,
         poll_s: float = 1.0,
         theme: str = DARK,
+        base_config: SearchConfig | None = None,
     ) -> None:
         super().__init__()
         self.index = RunIndex(Path(runs_root) if runs_root else None)
@@ -84,6 +86,7 @@ class HannaApp(App[int]):
         self.children_procs: list[Any] = []
         self.initial_theme = theme
         self.selected_run: str | None = None
+        self.base_config = base_config
 
     def on_mount(self) -> None:
         self.theme = self.initial_theme
@@ -92,13 +95,14 @@ class HannaApp(App[int]):
     def poll_runs(self) -> None:
         """Follow the run directories; tell the visible screen when anything changed."""
         self.children_procs = [p for p in self.children_procs if p.poll() is None]
-        if self.index.refresh():
-            handler = getattr(self.screen, "runs_changed", None)
-            if handler:
-                handler()
-        tick = getattr(self.screen, "tick", None)
-        if tick:
-            tick()
+        changed = self.index.refresh()
+        screen = self.screen
+        if not getattr(screen, "ready", False):
+            return
+        if changed and hasattr(screen, "runs_changed"):
+            screen.runs_changed()
+        if hasattr(screen, "tick"):
+            screen.tick()
 
     def ensure_index(self) -> RunIndex:
         if not self.index.entries:

@@ -71,7 +71,7 @@ class KnobsScreen(Screen):
                     yield from self._row(KNOB_HELP[name], KnobInput(f"{getattr(DEMO, name):g}", id=name, high=KNOB_RANGE[name]))
                 profiles = [(Path(p).stem, p) for p in self.choices]
                 default = self._default_profile()
-                yield from self._row("profile", Select(profiles, value=default, allow_blank=default is None, id="profile", compact=True))
+                yield from self._row("profile", Select(profiles, value=default if default else Select.NULL, allow_blank=default is None, id="profile", compact=True))
                 yield from self._row("space", Select([(s, s) for s in SPACE_NAMES], value=DEMO.space, allow_blank=False, id="space", compact=True))
                 yield from self._row("data set", Select([(d, d) for d in DATA_NAMES], value=DEMO.data, allow_blank=False, id="data", compact=True))
                 yield from self._row("epochs", KnobInput(str(DEMO.epochs), id="epochs", fine=1, low=1, high=10000, integer=True))
@@ -105,6 +105,8 @@ class KnobsScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#alpha", Input).focus()
+        if self.app.base_config is not None:
+            self.apply_preset(preset_from_config(self.app.base_config))
         self.update_readout()
 
     # validation and readouts
@@ -197,7 +199,7 @@ class KnobsScreen(Screen):
             self.notify("Nothing launched: " + "; ".join(self.errors), title="Invalid knobs", severity="error")
             return
         try:
-            run, proc = launch_search(form, root=self.app.index.root, spawn=self.app.spawn)
+            run, proc = launch_search(form, root=self.app.index.root, spawn=self.app.spawn, base=self.app.base_config)
         except (UserError, OSError) as exc:
             self.notify(str(exc), title="Launch failed", severity="error")
             return
@@ -248,8 +250,9 @@ class KnobsScreen(Screen):
     def apply_preset(self, preset: Preset) -> None:
         for name in KNOBS + ("epochs", "seed"):
             self.query_one(f"#{name}", Input).value = f"{getattr(preset, name):g}"
-        if preset.profile in self.choices:
-            self.query_one("#profile", Select).value = preset.profile
+        for path in self.choices:
+            if preset.profile and Path(path).resolve() == Path(preset.profile).resolve():
+                self.query_one("#profile", Select).value = path
         for name in ("space", "data", "mode"):
             self.query_one(f"#{name}", Select).value = getattr(preset, name)
         self.update_readout()
@@ -258,6 +261,22 @@ class KnobsScreen(Screen):
         yield SystemCommand("Launch search", "Start a search with these knobs (ctrl+s)", self.action_launch)
         yield SystemCommand("Save preset", "Save the knobs as a TOML preset (F7)", self.action_save_preset)
         yield SystemCommand("Load preset", "Load knobs from a TOML preset (F8)", self.action_load_preset)
+
+
+def preset_from_config(cfg) -> Preset:
+    """The knob screen's fields from a run config (hanna-tui tui --config FILE)."""
+    return Preset(
+        alpha=cfg.knobs.alpha,
+        beta=cfg.knobs.beta,
+        gamma=cfg.knobs.gamma,
+        delta=cfg.knobs.delta,
+        profile=str(Path(cfg.profile.path)),
+        space=cfg.space.name,
+        data=cfg.data.name,
+        epochs=cfg.search.epochs,
+        mode=cfg.search.mode,
+        seed=cfg.run.seed,
+    )
 
 
 def verdict(r: dict[str, Any]) -> Text:

@@ -6,6 +6,7 @@ CPU priority, so the dashboard stays responsive on a 2-core machine and the sear
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import socket
@@ -76,8 +77,10 @@ def spawn_detached(cmd: Sequence[str], log_path: Path) -> subprocess.Popen[bytes
     return proc
 
 
-def launch_search(form: LaunchForm, root: str | os.PathLike | None = None, spawn: Spawner = spawn_detached) -> tuple[Run, object]:
-    cfg = build_config(form)
+def launch_search(
+    form: LaunchForm, root: str | os.PathLike | None = None, spawn: Spawner = spawn_detached, base: SearchConfig | None = None
+) -> tuple[Run, object]:
+    cfg = build_config(form, copy.deepcopy(base) if base is not None else None)
     extra = {
         "knobs": {"alpha": form.alpha, "beta": form.beta, "gamma": form.gamma, "delta": form.delta},
         "space": cfg.space.name,

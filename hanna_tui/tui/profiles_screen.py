@@ -49,7 +49,7 @@ def info_table(profile: DeviceProfile, path: Path) -> Table:
     t = Table.grid(padding=(0, 1))
     t.add_column(style="bold", no_wrap=True)
     t.add_column(overflow="fold")
-    t.add_row("file", str(path))
+    t.add_row("file", f"{path.parent.name}/{path.name}")
     for key, value in profile.device.items():
         t.add_row(f"device.{key}", str(value))
     t.add_row("space", f"{profile.space_name} (input {profile.input_shape}, width {profile.width_mult:g})")

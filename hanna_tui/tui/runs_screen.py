@@ -96,9 +96,12 @@ class RunsScreen(Screen):
     def on_mount(self) -> None:
         self.app.ensure_index()
         self.runs_changed()
+        self.ready = True
         self.query_one("#runs-table", DataTable).focus()
 
     def on_screen_resume(self) -> None:
+        if not getattr(self, "ready", False):
+            return
         self.app.index.refresh()
         self.runs_changed()
 
