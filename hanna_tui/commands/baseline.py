@@ -1,0 +1,51 @@
+"""hanna-tui baseline mobilenetv2|condensenet: a paper baseline trained as a run of kind "baseline".
+
+Creates runs/<id>/ (run.json: kind "baseline", model, variant, classes, data) and trains it in
+that folder with the childnet recipe (see hanna-tui train --help): status.json gets state,
+top1, params and MACs; metrics.jsonl, checkpoint.pt and model.pt as for a childnet. Continue an
+interrupted baseline with hanna-tui train RUN.
+
+  mobilenetv2   torchvision's MobileNetV2, stride 1 in the stem and the first 24-channel stage
+  condensenet   CondenseNet (Huang et al. 2018) with learned group convolutions condensed
+                during the first half of training; --variant 86 (CIFAR, 14-14-14, growth
+                8-16-32) or 74 (4-6-8-10-8, growth 8-16-32-64-128)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..baselines import BASELINE_NAMES, CONDENSENET_VARIANTS
+from ..errors import UserError
+from .train import add_train_args, config_from_args, execute
+
+
+def register(sub) -> None:
+    p = sub.add_parser("baseline", help="train a baseline (MobileNetV2, CondenseNet) as a run", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", choices=BASELINE_NAMES, help="baseline network")
+    p.add_argument("--variant", choices=CONDENSENET_VARIANTS, help="CondenseNet variant (default 86)")
+    p.add_argument("--name", help="run name (default: the model's)")
+    p.add_argument("--runs", metavar="DIR", help="runs folder (default runs/ or $HANNA_RUNS)")
+    add_train_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import DataSection
+    from ..models import ModelSpec
+    from ..store import create_run
+
+    if args.variant and args.model != "condensenet":
+        raise UserError(f"--variant: only condensenet has variants (got {args.model})")
+    variant = (args.variant or "86") if args.model == "condensenet" else ""
+    cfg = config_from_args(args, DataSection())
+    spec = ModelSpec(args.model, input_size=cfg.data.image_size or 32, variant=variant)
+    name = args.name or spec.label.lower()
+    extra = {"model": args.model, "variant": variant, "label": spec.label, "num_classes": spec.num_classes,
+             "input_size": spec.input_size, "data": {"name": cfg.data.name, "root": cfg.data.root, "image_size": cfg.data.image_size}}
+    target = create_run(name, kind="baseline", root=args.runs, extra=extra)
+    if not args.quiet:
+        sys.stderr.write(f"run {target.id}: {spec.label} baseline ({target.path})\n")
+    return execute(target.path, spec, cfg, "auto", args)
