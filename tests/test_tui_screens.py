@@ -20,7 +20,7 @@ from hanna_tui.tui.fixtures import fake_metrics, make_fixture_set, make_run  # n
 from hanna_tui.tui.runindex import pareto_front  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tui_support import PROFILES, FakeSpawn, plain, sync  # noqa: E402
+from test_tui_support import PROFILES, FakeSpawn, plain, sync  # noqa: E402
 
 SIZE = (100, 30)
 DEFAULT_PROFILE = PROFILES / "rpi3b-hanna.toml"

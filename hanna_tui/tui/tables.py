@@ -19,7 +19,7 @@ def sync_table(table: DataTable, rows: list[Row], keep: str | None = None) -> No
             current = table.get_row(key)
             for col, (old, new) in enumerate(zip(current, cells, strict=False)):
                 if old != new:
-                    table.update_cell(key, columns[col], new)
+                    table.update_cell(key, columns[col], new, update_width=True)
         return
     selected = keep or selected_key(table)
     table.clear()
