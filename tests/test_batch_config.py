@@ -169,3 +169,13 @@ def test_pareto_marks_non_dominated_finished_runs() -> None:
     ]
     assert mark_pareto(records) == ["fast", "frugal", "accurate"]
     assert [r["pareto"] for r in records] == [True, True, True, False, False]
+
+
+def test_ray_address_that_does_not_answer_is_exit_3(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="ray is not installed (optional extra hanna-tui[ray])")
+    path = write(tmp_path, HEAD)
+    port = _closed_port()
+    dead = run_cli("--batch", str(path), "--executor", "ray", "--address", f"127.0.0.1:{port}")
+    assert dead.returncode == 3 and f"--address '127.0.0.1:{port}': the Ray cluster does not answer" in dead.stderr
+    bad = run_cli("--batch", str(path), "--executor", "ray", "--address", "nowhere")
+    assert bad.returncode == 2 and "expected local, auto, HOST:PORT" in bad.stderr

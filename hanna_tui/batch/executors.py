@@ -7,12 +7,13 @@ only state, so either executor can resume what the other started.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict
 from typing import Any
 
-from ..errors import UserError
+from ..errors import TargetUnreachable, UserError
 from .pipeline import Control, Job, JobResult, run_job
 
 TICK_S = 0.5
@@ -33,6 +34,9 @@ class LocalExecutor:
 
     def __init__(self, concurrency: int) -> None:
         self.concurrency = max(1, concurrency)
+
+    def prepare(self) -> None:
+        pass
 
     def run(self, jobs: list[Job], on_done: OnDone, tick: Tick) -> None:
         control = Control()
@@ -72,6 +76,18 @@ def _ray_run_job(job_data: dict[str, Any]) -> dict[str, Any]:
     return run_job(Job(**job_data)).to_dict()
 
 
+def check_reachable(address: str) -> None:
+    """HOST:PORT or ray://HOST:PORT answers a TCP connection (ray.init itself waits minutes on a dead address)."""
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--address {address!r}: expected local, auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5.0).close()
+    except OSError as exc:
+        raise TargetUnreachable(f"--address {address!r}: the Ray cluster does not answer ({exc.strerror or exc})") from None
+
+
 def ray_available() -> bool:
     try:
         import ray  # noqa: F401
@@ -89,26 +105,30 @@ class RayExecutor:
         self.concurrency = max(1, concurrency)
         self.address = address
         self.cpus_per_run = max(1, cpus_per_run)
+        self._started = False
 
-    def _init(self) -> bool:
+    def prepare(self) -> None:
+        """Connect (or start a local cluster) before any run starts; an address that does not answer is exit code 3."""
         import ray
 
         if ray.is_initialized():
-            return False
+            return
         local = self.address in ("", "local")
+        if not local and self.address != "auto":
+            check_reachable(self.address)
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if local:
             kwargs["num_cpus"] = max(cpu_count(), self.concurrency * self.cpus_per_run)
         try:
             ray.init(address=None if local else self.address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise UserError(f"--address {self.address!r}: cannot connect to the Ray cluster ({exc})", exit_code=3) from None
-        return True
+            raise TargetUnreachable(f"--address {self.address!r}: cannot connect to the Ray cluster ({exc})") from None
+        self._started = True
 
     def run(self, jobs: list[Job], on_done: OnDone, tick: Tick) -> None:
         import ray
 
-        started = self._init()
+        self.prepare()
         remote = ray.remote(num_cpus=self.cpus_per_run, max_retries=0)(_ray_run_job)
         queue = list(jobs)
         refs: dict[Any, Job] = {}
@@ -129,8 +149,9 @@ class RayExecutor:
                 on_done(job, JobResult(job.name, "interrupted", error="batch interrupted"))
             raise
         finally:
-            if started:
+            if self._started:
                 ray.shutdown()
+                self._started = False
 
     @staticmethod
     def _get(ray: Any, ref: Any, job: Job) -> JobResult:

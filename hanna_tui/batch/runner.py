@@ -154,12 +154,20 @@ def batch_lock(batch_dir: Path) -> Iterator[None]:
 # ---------------------------------------------------------------- the batch
 
 
+def make_executor(cfg: BatchConfig, jobs: list[Job]) -> LocalExecutor | RayExecutor:
+    if cfg.batch.executor == "ray":
+        cpus = max((job.threads for job in jobs), default=1)
+        return RayExecutor(cfg.batch.concurrency, cfg.batch.address, cpus)
+    return LocalExecutor(cfg.batch.concurrency)
+
+
 class Batch:
     def __init__(self, cfg: BatchConfig, reporter: PlainReporter) -> None:
         self.cfg = cfg
         self.reporter = reporter
         self.batch_dir = cfg.batch_dir.resolve()
         self.jobs = make_jobs(cfg)
+        self.executor = make_executor(cfg, self.jobs)
         self.results: dict[str, JobResult] = {}
         self.started = time.time()
         self.manifest_path = self.batch_dir / "manifest.json"
@@ -178,18 +186,12 @@ class Batch:
         self.write_manifest("running")
         self.reporter.start(todo)
         try:
-            self._executor().run(todo, self._on_done, self._tick)
+            self.executor.run(todo, self._on_done, self._tick)
         except KeyboardInterrupt:
             return "interrupted"
         finally:
             self.reporter.close()
         return "done"
-
-    def _executor(self) -> LocalExecutor | RayExecutor:
-        if self.cfg.batch.executor == "ray":
-            cpus = max(job.threads for job in self.jobs) if self.jobs else 1
-            return RayExecutor(self.cfg.batch.concurrency, self.cfg.batch.address, cpus)
-        return LocalExecutor(self.cfg.batch.concurrency)
 
     def _on_done(self, job: Job, result: JobResult) -> None:
         self.results[job.name] = result
@@ -284,6 +286,7 @@ def run_batch(
     check_targets(cfg)
     with batch_lock(cfg.batch_dir.resolve()), _term_as_interrupt():
         batch = Batch(cfg, make_reporter(err))
+        batch.executor.prepare()
         outcome = batch.execute()
         summary, code = batch.summary(outcome)
     out.write(json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
