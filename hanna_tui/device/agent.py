@@ -23,7 +23,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -472,15 +471,17 @@ def time_module(module, example, bench: dict, sensor: PowerSensor | None, energy
 
     with torch.inference_mode():
         start = time.perf_counter()
-        count = 0
+        count, last = 0, 0.0
         while count < bench["warmup_runs"] or time.perf_counter() - start < bench["warmup_s"]:
+            t0 = time.perf_counter()
             module(example)
+            last = time.perf_counter() - t0
             count += 1
             if time.perf_counter() - start > bench["max_s"]:
                 break
         idle = None
-        if sensor is not None:
-            estimate = max(bench["min_s"], bench["min_runs"] * (time.perf_counter() - start) / max(count, 1))
+        if sensor is not None:  # idle power over a window as long as the timed loop will be
+            estimate = max(bench["min_s"], bench["min_runs"] * last)
             idle = measure_idle(sensor, min(estimate, bench["max_s"]), energy.get("interval_s", 0.01))
         times = []
         sampler = Sampler(sensor, energy.get("interval_s", 0.01)) if sensor is not None else None
@@ -562,20 +563,34 @@ def probe(job: dict) -> dict:
         "system": platform.system(),
         "disk_free": disk_free(job.get("workdir") or os.path.expanduser("~")),
     }
-    try:
-        import torch
-
-        out["torch"] = torch.__version__
-    except ImportError as exc:
-        out["torch"] = None
-        out["torch_error"] = f"{type(exc).__name__}: {exc}"
+    out.update(torch_installed())
     return out
+
+
+def torch_installed() -> dict:
+    """Whether torch is installed, without paying for importing it (a broken one fails at job time)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        return {"torch": None, "torch_error": "ModuleNotFoundError: No module named 'torch'"}
+    try:
+        from importlib import metadata
+
+        return {"torch": metadata.version("torch")}
+    except Exception:  # noqa: BLE001 - metadata missing or python < 3.8
+        return {"torch": "unknown"}
 
 
 def run_job(job: dict) -> dict:
     mode = job.get("mode")
     if mode == "probe":
         return probe(job)
+    if mode not in ("blocks", "model"):
+        raise ValueError(f"unknown job mode {mode!r} (expected probe, blocks or model)")
     bench = dict(DEFAULT_BENCH)
     bench.update(job.get("bench", {}))
     energy = dict(job.get("energy") or {"source": "none"})
@@ -589,23 +604,26 @@ def run_job(job: dict) -> dict:
     started = time.time()
     if mode == "blocks":
         doc.update(run_blocks(job, bench, sensor, energy))
-    elif mode == "model":
-        doc.update(run_model(job, bench, sensor, energy))
     else:
-        raise ValueError(f"unknown job mode {mode!r}")
+        doc.update(run_model(job, bench, sensor, energy))
     doc["thermal_after"] = thermal(root, vcgencmd)
     doc["elapsed_s"] = time.time() - started
     return doc
 
 
 def _deadline(seconds: float) -> None:
-    if seconds and hasattr(signal, "SIGALRM"):
+    """A watchdog thread: past the deadline, report it as the JSON document and exit (even inside torch)."""
+    if not seconds:
+        return
 
-        def expire(signum, frame):
-            raise TimeoutError(f"agent deadline of {seconds:g} s exceeded")
+    def expire() -> None:
+        sys.stdout.write(json.dumps({"ok": False, "error": f"agent deadline of {seconds:g} s exceeded", "kind": "TimeoutError"}) + "\n")
+        sys.stdout.flush()
+        os._exit(124)
 
-        signal.signal(signal.SIGALRM, expire)
-        signal.alarm(max(1, int(math.ceil(seconds))))
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
 
 
 def main() -> int:

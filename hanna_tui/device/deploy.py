@@ -88,6 +88,17 @@ def _trace_export(model: Any, input_shape: list[int], path: Path) -> Path:  # pr
     return path
 
 
+def check_deployable(run: Run) -> None:
+    """Fail before connecting when the run has no model to deploy (e.g. no arch.json yet)."""
+    if not run.exists():
+        raise UserError(f"{run.path}: not a run directory (expected run.json)")
+    try:
+        from ..models import spec_for_run
+    except ImportError:  # pragma: no cover
+        return
+    spec_for_run(run)
+
+
 def predicted_cost(run: Run) -> dict[str, Any]:
     arch = run.arch() or {}
     predicted = arch.get("predicted", {}) if isinstance(arch, dict) else {}
@@ -103,15 +114,20 @@ def deploy_run(req: DeployRequest, step: StepCallback | None = None) -> tuple[Pa
     """Measure the run's model on the target; returns the result path and document."""
     req.bench.validate()
     note = step or (lambda _msg: None)
-    with tempfile.TemporaryDirectory(prefix="hanna-deploy-") as tmp:
-        note("exporting TorchScript")
-        exported = export_run_model(req.run, Path(tmp), req.trained)
-        note(f"connecting to {req.connect.target}")
-        target = open_target(req.connect.target, req.connect.trust_new_host, req.connect.known_hosts)
-        try:
-            doc, session = _measure(req, target, exported, note)
-        finally:
-            target.close()
+    check_deployable(req.run)
+    note(f"connecting to {req.connect.target}")
+    target = open_target(req.connect.target, req.connect.trust_new_host, req.connect.known_hosts)
+    try:
+        session = AgentSession(target, req.connect.remote_python, req.connect.remote_dir)
+        note("installing the agent" if session.ensure_agent() else "agent already installed")
+        note("probing the board")
+        session.probe()
+        with tempfile.TemporaryDirectory(prefix="hanna-deploy-") as tmp:
+            note("exporting TorchScript")
+            exported = export_run_model(req.run, Path(tmp), req.trained)
+            doc = _measure(req, session, exported, note)
+    finally:
+        target.close()
     result = build_result(req, exported, doc, session)
     path = req.run.path / "deploy" / f"{target_slug(req.connect.target)}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     atomic_write_json(path, result)
@@ -119,20 +135,15 @@ def deploy_run(req: DeployRequest, step: StepCallback | None = None) -> tuple[Pa
     return path, result
 
 
-def _measure(req: DeployRequest, target: Any, exported: ExportedModel, note: StepCallback) -> tuple[dict, AgentSession]:
-    session = AgentSession(target, req.connect.remote_python, req.connect.remote_dir)
-    note("installing the agent" if session.ensure_agent() else "agent already installed")
-    note("probing the board")
-    session.probe()
+def _measure(req: DeployRequest, session: AgentSession, exported: ExportedModel, note: StepCallback) -> dict:
     remote_model = f"{session.workdir}/models/{exported.sha256[:16]}.ts"
     note("uploading the model")
-    _upload_model(target, exported, remote_model)
+    _upload_model(session.target, exported, remote_model)
     note("measuring")
     job = {"mode": "model", "model_path": remote_model, "input_shape": exported.input_shape,
            "bench": asdict(req.bench), "energy": req.energy.agent_spec()}
     deadline = req.deadline_s or (120 + 3 * req.bench.max_s + req.bench.warmup_s)
-    doc = session.run_job(job, deadline)
-    return doc, session
+    return session.run_job(job, deadline)
 
 
 def _upload_model(target: Any, exported: ExportedModel, remote_path: str) -> None:

@@ -173,7 +173,8 @@ def wrap_deadline(command: str, seconds: float) -> str:
     """Run through coreutils `timeout` on the target when it has one, so nothing outlives the deadline."""
     limit = max(1, int(seconds + 0.999)) + 2  # the host's deadline fires first; this stops what is left
     inner = shlex.quote(command)
-    return f"if command -v timeout >/dev/null 2>&1; then exec timeout -k 3 {limit} sh -c {inner}; else exec sh -c {inner}; fi"
+    # no exec: a command killed by a signal then ends as exit status 128+N (paramiko ignores exit-signal)
+    return f"if command -v timeout >/dev/null 2>&1; then timeout -k 3 {limit} sh -c {inner}; else sh -c {inner}; fi"
 
 
 def connect_error(spec: TargetSpec, exc: BaseException, tofu_hint: bool = True) -> TargetUnreachable:
