@@ -166,3 +166,26 @@ gamma = 0.6
         assert run["top1"] is not None and run["accuracy"] == run["top1"]
         assert run["measured"] and run["measured"][0]["target"] == "local" and run["measured"][0]["latency_s"] > 0
         assert Path(run["run_dir"]).parent == tmp_path / "runs" / "rayed"
+
+
+def test_a_search_still_running_is_adopted_not_started_twice(tmp_path: Path) -> None:
+    """A batch killed alone (not its process group) leaves its search running; the re-run waits for it."""
+    from hanna_tui.batch.config import load_batch_config
+    from hanna_tui.batch.runner import make_jobs
+
+    config = write_batch(tmp_path, "adopt", "[base]\n")
+    job = make_jobs(load_batch_config(config))[0]
+    search = subprocess.Popen(
+        [sys.executable, "-m", "hanna_tui", "search", "--config", job.config_file, "--run-dir", job.run_dir],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: (read_json(Path(job.run_dir) / "status.json", {}) or {}).get("state") == "running", search)
+        code, summary, err = finish(start(config))
+    finally:
+        search.wait(timeout=300)
+    assert code == 0, err[-3000:]
+    assert summary["runs"][0]["steps"]["search"] == "done (adopted a running process)"
+    assert search.returncode == 0
+    assert len(list(Path(job.log_dir).glob("*.search.log"))) == 0  # the batch never started a search of its own

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -125,7 +126,8 @@ def deployed_targets(run_dir: Path) -> set[str]:
 def _live_pid(status_path: Path) -> int | None:
     status = read_json(status_path, {}) or {}
     pid = status.get("pid")
-    if status.get("state") == "running" and pid_alive(pid) and pid != os.getpid():
+    here = status.get("host") in (None, socket.gethostname())
+    if status.get("state") == "running" and here and pid_alive(pid) and pid != os.getpid():
         return int(pid)
     return None
 
@@ -220,12 +222,12 @@ def run_job(job: Job, control: Control | None = None) -> JobResult:
 def _run_step(job: Job, step: str, control: Control, result: JobResult) -> None:
     status_path = _status_path(job, step)
     pid = _live_pid(status_path) if status_path else None
-    if pid is not None:
-        _wait_pid(pid, control)
-        if step_done(job, step):
-            result.steps[step] = "done (adopted a running process)"
-            return
     try:
+        if pid is not None:
+            _wait_pid(pid, control)
+            if step_done(job, step):
+                result.steps[step] = "done (adopted a running process)"
+                return
         rc = _spawn(job, step, control)
     except Interrupted:
         result.state, result.steps[step] = "interrupted", "interrupted"

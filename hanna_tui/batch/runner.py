@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import fcntl
 import json
+import math
 import os
 import signal
 import socket
@@ -236,8 +237,19 @@ class Batch:
             "pareto": front,
             "pareto_basis": PARETO_BASIS,
         }
-        atomic_write_json(self.batch_dir / "summary.json", summary)
+        atomic_write_json(self.batch_dir / "summary.json", finite(summary))
         return summary, code
+
+
+def finite(obj: Any) -> Any:
+    """NaN and infinities (a diverged metric) become null so the summary stays strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: finite(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(value) for value in obj]
+    return obj
 
 
 def exit_code(outcome: str, records: list[dict[str, Any]]) -> int:
@@ -284,12 +296,13 @@ def run_batch(
         if not ray_available():
             raise UserError(f"{path}: batch.executor: ray is not installed (pip install 'hanna-tui[ray]')")
     check_targets(cfg)
-    with batch_lock(cfg.batch_dir.resolve()), _term_as_interrupt():
+    with batch_lock(cfg.batch_dir.resolve()):
         batch = Batch(cfg, make_reporter(err))
-        batch.executor.prepare()
-        outcome = batch.execute()
-        summary, code = batch.summary(outcome)
-    out.write(json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
+        batch.executor.prepare()  # before our signal handlers: ray.init installs its own
+        with _term_as_interrupt():
+            outcome = batch.execute()
+            summary, code = batch.summary(outcome)
+    out.write(json.dumps(finite(summary), indent=2, allow_nan=False, default=str) + "\n")
     out.flush()
     batch.reporter.log(f"batch {cfg.batch.name}: {summary['state']} {summary['counts']}, pareto {summary['pareto']}, exit {code}")
     return code
