@@ -179,3 +179,11 @@ def test_ray_address_that_does_not_answer_is_exit_3(tmp_path: Path) -> None:
     assert dead.returncode == 3 and f"--address '127.0.0.1:{port}': the Ray cluster does not answer" in dead.stderr
     bad = run_cli("--batch", str(path), "--executor", "ray", "--address", "nowhere")
     assert bad.returncode == 2 and "expected local, auto, HOST:PORT" in bad.stderr
+
+
+def test_base_config_file_is_the_starting_point(tmp_path: Path) -> None:
+    (tmp_path / "search.toml").write_text("[search]\nepochs = 7\nwarmup_epochs = 2\n[knobs]\nalpha = 0.9\n", encoding="utf-8")
+    cfg = load_batch_config(write(tmp_path, '[base]\nconfig = "search.toml"\n' + HEAD + "[base.knobs]\nbeta = 0.3\n"))
+    assert (cfg.base.search.epochs, cfg.base.knobs.alpha, cfg.base.knobs.beta) == (7, 0.9, 0.3)
+    with pytest.raises(ConfigError, match="base: space.widht: unknown key"):
+        load_batch_config(write(tmp_path, HEAD + "[base.space]\nwidht = 1\n", "typo.toml"))

@@ -103,6 +103,7 @@ def make_jobs(cfg: BatchConfig) -> list[Job]:
         config_file = batch_dir / "configs" / f"{setting.run_name}.toml"
         run_cfg = copy.deepcopy(setting.config)
         run_cfg.run.name = f"{cfg.batch.name}/{setting.label}"
+        run_cfg.profile.path = str(Path(run_cfg.profile.path).resolve())  # the step may run in another folder (Ray)
         _write_if_changed(config_file, run_cfg.to_toml())
         jobs.append(
             Job(
