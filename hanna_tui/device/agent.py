@@ -535,17 +535,29 @@ def run_blocks(job: dict, bench: dict, sensor, energy: dict) -> dict:
     return {"blocks": results}
 
 
-def run_model(job: dict, bench: dict, sensor, energy: dict) -> dict:
+def measure_model(path: str, input_shape: list, bench: dict, sensor, energy: dict) -> dict:
     import torch
 
-    module = torch.jit.load(job["model_path"], map_location="cpu")
-    shape = list(job["input_shape"])
+    module = torch.jit.load(path, map_location="cpu")
+    shape = list(input_shape)
     shape[0] = int(bench["batch"])
     prepared, example = prepare(module, shape, bench["jit"])
-    emit({"event": "model_loaded", "input_shape": shape})
     record = {"kind": "model", "input_shape": shape}
     record.update(time_module(prepared, example, bench, sensor, energy))
-    return {"model": record}
+    return record
+
+
+def run_model(job: dict, bench: dict, sensor, energy: dict) -> dict:
+    """One model (model_path) or several in one process (models: [{name, model_path, input_shape}])."""
+    if "models" not in job:
+        return {"model": measure_model(job["model_path"], job["input_shape"], bench, sensor, energy)}
+    results = []
+    for done, item in enumerate(job["models"], 1):
+        record = measure_model(item["model_path"], item["input_shape"], bench, sensor, energy)
+        record["name"] = item.get("name", str(done))
+        results.append(record)
+        emit({"event": "model", "done": done, "total": len(job["models"]), "record": record})
+    return {"models": results}
 
 
 def disk_free(path: str) -> int | None:

@@ -1,0 +1,136 @@
+"""LUT fidelity: does the sum of profiled block latencies predict whole networks on this machine?
+
+Profiles this machine (target local) for a space, draws random architectures, measures each whole
+network with the same agent and settings, and prints one JSON line: profiling time, and for the
+plain LUT sum, the sum plus stem and head, and a linear calibration fitted on a few networks
+(evaluated on the others): MAPE, share within +-10 %, Spearman rank correlation.
+
+    .venv/bin/python bench/lut_fidelity.py [--profile EXISTING.toml] [--archs 50] [--calib 10] [--save-profile OUT.toml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from hanna_tui.cost import CostModel
+from hanna_tui.device.calibration import fit_linear, mape, spearman, within
+from hanna_tui.device.local import LocalTarget
+from hanna_tui.device.profiler import BenchOptions, ConnectOptions, ProfileRequest, profile_target
+from hanna_tui.device.runner import AgentSession
+from hanna_tui.profiles import DeviceProfile, load_profile, save_profile
+
+
+def log(message: str) -> None:
+    sys.stderr.write(f"lut_fidelity: {message}\n")
+    sys.stderr.flush()
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--space", default="fbnet-cifar10")
+    p.add_argument("--profile", help="use this profile instead of profiling now")
+    p.add_argument("--archs", type=int, default=50, help="random architectures to measure (default 50)")
+    p.add_argument("--calib", type=int, default=10, help="networks used to fit the calibration (default 10)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--save-profile", help="write the profile with its [calibration] section here")
+    return p.parse_args(argv)
+
+
+def make_profile(args: argparse.Namespace, folder: Path) -> tuple[DeviceProfile, float | None]:
+    if args.profile:
+        return load_profile(args.profile), None
+    out = folder / "local.toml"
+    req = ProfileRequest(ConnectOptions("local"), out, space=args.space, bench=BenchOptions(threads=args.threads))
+    start = time.monotonic()
+    profile_target(req, lambda e: log(f"profile [{e.done}/{e.total}] {e.key}") if e.done % 40 == 0 or e.message else None)
+    return load_profile(out), time.monotonic() - start
+
+
+def random_archs(profile: DeviceProfile, count: int, seed: int) -> list[list[int]]:
+    rng = random.Random(seed)
+    space = profile.space()
+    return [[rng.choice(layer.allowed) for layer in space.layers] for _ in range(count)]
+
+
+def bench_of(profile: DeviceProfile) -> BenchOptions:
+    m = profile.measurement
+    return BenchOptions(int(m.get("threads", 1)), int(m.get("warmup_runs", 5)), float(m.get("warmup_s", 0.05)),
+                        int(m.get("min_runs", 50)), float(m.get("min_s", 0.2)), float(m.get("max_s", 5.0)),
+                        int(m.get("batch", 1)), str(m.get("jit", "freeze")))
+
+
+def measure_networks(profile: DeviceProfile, archs: list[list[int]], folder: Path) -> list[float]:
+    """Export every architecture as TorchScript and time them all in one agent run."""
+    from hanna_tui.export import export_torchscript
+    from hanna_tui.space.blocks import ChildNet
+
+    space = profile.space()
+    shape = list(profile.input_shape)
+    models = []
+    for i, choices in enumerate(archs):
+        path = export_torchscript(ChildNet(space, choices).eval(), shape, folder / f"arch{i:03d}.ts")
+        models.append({"name": f"arch{i:03d}", "model_path": str(path), "input_shape": shape})
+    log(f"exported {len(models)} networks; measuring")
+    session = AgentSession(LocalTarget())
+    session.ensure_agent()
+    bench = bench_of(profile)
+    job = {"mode": "model", "models": models, "bench": asdict(bench)}
+
+    def on_event(event: dict) -> None:
+        if event.get("event") == "model" and event["done"] % 10 == 0:
+            log(f"measured {event['done']}/{event['total']}")
+
+    doc = session.run_job(job, 120 + len(models) * (3 * bench.max_s + 5), on_event)
+    return [record["latency"]["p50"] for record in doc["models"]]
+
+
+def scores(predicted: list[float], measured: list[float]) -> dict[str, float]:
+    return {"mape_pct": round(mape(predicted, measured), 2), "within_10pct": round(within(predicted, measured), 3),
+            "spearman": round(spearman(predicted, measured), 4), "n": len(measured)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="lut-fidelity-") as tmp:
+        folder = Path(tmp)
+        profile, profile_s = make_profile(args, folder)
+        archs = random_archs(profile, args.archs, args.seed)
+        measured = measure_networks(profile, archs, folder)
+    model = CostModel(profile)
+    sums = [model.arch_cost(c).latency_s for c in archs]
+    stem_head = (float(profile.measurement.get("stem_ms", 0)) + float(profile.measurement.get("head_ms", 0))) / 1e3
+    k = args.calib
+    cal = fit_linear(sums[:k], measured[:k])
+    held_sums, held_measured = sums[k:], measured[k:]
+    if args.save_profile:
+        profile.calibration = cal.to_dict()
+        save_profile(profile, args.save_profile)
+    result = {
+        "bench": "lut_fidelity",
+        "space": profile.space_name,
+        "device": profile.device_name,
+        "profile_s": round(profile_s, 1) if profile_s is not None else None,
+        "blocks": sum(len(layer.allowed) for layer in profile.space().layers),
+        "archs": len(archs),
+        "threads": int(profile.measurement.get("threads", 1)),
+        "measured_ms": {"min": round(min(measured) * 1e3, 3), "max": round(max(measured) * 1e3, 3)},
+        "plain_sum": scores(sums, measured),
+        "sum_plus_stem_head": scores([s + stem_head for s in sums], measured),
+        "calibrated_heldout": scores([cal.predict(s) for s in held_sums], held_measured),
+        "plain_sum_heldout": scores(held_sums, held_measured),
+        "calibration": {"fitted_on": k, "scale": round(cal.scale, 4), "offset_ms": round(cal.offset_s * 1e3, 4)},
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
