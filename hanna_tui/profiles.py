@@ -11,6 +11,8 @@ Format (profiles/*.toml), every field validated on load:
     [spread]       optional tables of p90/p50 per entry from the profiler
     [measurement]  how and when measured (free-form strings / numbers)
     [provenance]   where the numbers come from (free-form strings)
+    [calibration]  optional whole-network latency model fitted on measured networks
+                   (hanna_tui/device/calibration.py: scale, offset_s, ...)
 
 Padded cells (a candidate the layer does not allow, e.g. skip in the first layer of a group)
 must still hold a finite number >= 0; they are ignored everywhere.
@@ -65,6 +67,7 @@ class DeviceProfile:
     measurement: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
+    calibration: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -100,6 +103,8 @@ class DeviceProfile:
             data["measurement"] = dict(self.measurement)
         if self.provenance:
             data["provenance"] = dict(self.provenance)
+        if self.calibration:
+            data["calibration"] = dict(self.calibration)
         return data
 
 
@@ -164,7 +169,7 @@ def profile_from_dict(data: dict[str, Any], source: str) -> DeviceProfile:
     if not isinstance(spread_raw, dict):
         raise ConfigError(source, "spread", "expected a table of named tables")
     spread = {name: _check_table(t, f"spread.{name}", space, source) for name, t in spread_raw.items()}
-    for key in ("measurement", "provenance"):
+    for key in ("measurement", "provenance", "calibration"):
         if key in data and not isinstance(data[key], dict):
             raise ConfigError(source, key, "expected a table")
     return DeviceProfile(
@@ -179,6 +184,7 @@ def profile_from_dict(data: dict[str, Any], source: str) -> DeviceProfile:
         spread=spread,
         measurement=dict(data.get("measurement", {})),
         provenance=dict(data.get("provenance", {})),
+        calibration=dict(data.get("calibration", {})),
     )
 
 
