@@ -1,0 +1,40 @@
+"""Whole-network calibration and the fidelity statistics of bench/lut_fidelity.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from hanna_tui.cost import CostModel
+from hanna_tui.device.calibration import Calibration, fit_linear, from_profile, mape, predict_latency, ranks, spearman, within
+from hanna_tui.profiles import load_profile, save_profile
+
+
+def test_fit_recovers_scale_and_offset():
+    sums = [0.010, 0.020, 0.030, 0.045]
+    measured = [0.8 * s + 0.003 for s in sums]
+    cal = fit_linear(sums, measured)
+    assert cal.scale == pytest.approx(0.8) and cal.offset_s == pytest.approx(0.003) and cal.fit_mape == pytest.approx(0, abs=1e-9)
+    assert cal.fitted_on == 4 and cal.predict(0.05) == pytest.approx(0.043)
+    with pytest.raises(ValueError):
+        fit_linear([0.01], [0.01])
+
+
+def test_statistics():
+    assert ranks([3.0, 1.0, 2.0, 2.0]) == [4.0, 1.0, 2.5, 2.5]
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert mape([1.1, 0.9], [1.0, 1.0]) == pytest.approx(10.0)
+    assert within([1.05, 1.2, 0.95], [1.0, 1.0, 1.0]) == pytest.approx(2 / 3)
+
+
+def test_calibration_round_trips_through_the_profile(tmp_path, repo_root):
+    profile = load_profile(repo_root / "profiles" / "rpi3b-hanna.toml")
+    choices = [layer.allowed[0] for layer in profile.space().layers]
+    plain = CostModel(profile).arch_cost(choices).latency_s
+    assert from_profile(profile) is None and predict_latency(profile, choices) == plain
+    profile.calibration = Calibration(0.9, 0.004, 10, 3.2).to_dict()
+    save_profile(profile, tmp_path / "cal.toml")
+    loaded = load_profile(tmp_path / "cal.toml")
+    assert from_profile(loaded) == Calibration(0.9, 0.004, 10, 3.2)
+    assert predict_latency(loaded, choices) == pytest.approx(0.9 * plain + 0.004)
+    assert predict_latency(loaded, choices, calibrated=False) == pytest.approx(plain)
