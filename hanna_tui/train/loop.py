@@ -132,7 +132,11 @@ class Trainer:
             return None
         blob = load_blob(path)
         runtime = {k: getattr(self.cfg, k) for k in RUNTIME_KEYS}
+        asked = self.cfg.to_dict()
         self.cfg = TrainConfig.from_dict(blob.get("config", {}))
+        ignored = _changes(self.cfg.to_dict(), asked, skip=RUNTIME_KEYS)
+        if ignored:
+            self.say(f"resuming with the checkpoint's recipe, not this command's {', '.join(ignored)} (--restart to change it)")
         for key, value in runtime.items():
             setattr(self.cfg, key, value)
         self.spec = ModelSpec.from_dict(blob.get("spec", self.spec.to_dict()))
@@ -190,10 +194,13 @@ class Trainer:
             pin_memory=self.cuda,
             persistent_workers=workers > 0,
             prefetch_factor=4 if workers > 0 else None,
+            worker_init_fn=_quiet_worker if workers > 0 else None,
         )
 
     def _to_device(self) -> None:
         self.memory_format = torch.channels_last if (self.cuda and self.cfg.channels_last) else torch.contiguous_format
+        if self.cuda:
+            torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
         self.model.to(self.device, memory_format=self.memory_format)
 
     def _setup_amp(self) -> None:
@@ -250,9 +257,7 @@ class Trainer:
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         seen, window = 0, _Window()
         started = time.perf_counter()
-        for i, (images, labels) in enumerate(self.train_loader):
-            if self.stop:
-                return EpochStats(0.0, 0.0, 0.0, time.perf_counter() - started, True)
+        for i, (images, labels) in enumerate(self._batches(self.train_loader)):
             lr = self._set_lr(epoch * self.steps_per_epoch + i)
             images, labels = self._batch(images, labels)
             loss, right = self._step(images, labels, criterion)
@@ -263,10 +268,26 @@ class Trainer:
             if (i + 1) % self.cfg.log_interval == 0:
                 self._log_interval(epoch, i + 1, lr, window)
         seconds = time.perf_counter() - started
+        if self.stop:
+            return EpochStats(0.0, 0.0, 0.0, seconds, True)
         loss_mean = float(loss_sum) / max(1, seen)
         if not math.isfinite(loss_mean):
             raise UserError(f"training diverged (loss {loss_mean}) in epoch {epoch + 1}; try a lower --lr")
         return EpochStats(loss_mean, float(correct) / max(1, seen), seen / max(seconds, 1e-9), seconds, False)
+
+    def _batches(self, loader: DataLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The loader's batches until it ends or a stop is asked for (a worker killed by the same signal is no error)."""
+        iterator = iter(loader)
+        while not self.stop:
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+            except Exception:
+                if self.stop:
+                    return
+                raise
+            yield batch
 
     def _log_interval(self, epoch: int, step: int, lr: float, window: _Window) -> None:
         loss, acc, rate = window.flush()
@@ -282,7 +303,7 @@ class Trainer:
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         loss_sum = torch.zeros((), device=self.device)
         seen = 0
-        for images, labels in self.test_loader:
+        for images, labels in self._batches(self.test_loader):
             images, labels = self._batch(images, labels)
             with self._autocast():
                 logits = self.model(images)
@@ -367,7 +388,13 @@ class Trainer:
             try:
                 return self._run()
             except BaseException as exc:
-                if self.out.status().get("state") == "running":
+                running = self.out.status().get("state") == "running"
+                if running and self.stop and isinstance(exc, Exception):
+                    # stopped while something broke (a loader worker hit by the same signal, say):
+                    # the checkpoint of the last whole epoch stays as it is
+                    self.out.update_status(state="cancelled", ended=now_iso(), error=f"stopped by {self.stop.reason}")
+                    return self._result("cancelled")
+                if running:
                     self.out.update_status(state="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 raise
             finally:
@@ -387,6 +414,25 @@ class Trainer:
             top1, test_loss = self.evaluate()
             self._end_epoch(epoch, stats, top1, test_loss)
         return self._finish()
+
+
+def _changes(saved: dict[str, Any], asked: dict[str, Any], skip: tuple[str, ...], prefix: str = "") -> list[str]:
+    """key=value for each setting asked for that differs from the saved one."""
+    out: list[str] = []
+    for key, value in asked.items():
+        if key in skip:
+            continue
+        if isinstance(value, dict):
+            out += _changes(saved.get(key) or {}, value, skip, f"{prefix}{key}.")
+        elif saved.get(key) != value:
+            out.append(f"{prefix}{key}={value}")
+    return out
+
+
+def _quiet_worker(_worker_id: int) -> None:
+    """DataLoader workers leave SIGINT/SIGTERM to the trainer, which saves and then ends them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class _Window:
