@@ -69,7 +69,11 @@ def bench_of(profile: DeviceProfile) -> BenchOptions:
 
 def measure_networks(profile: DeviceProfile, archs: list[list[int]], folder: Path) -> list[float]:
     """Export every architecture as TorchScript and time them all in one agent run."""
+    import torch
+
     from hanna_tui.export import export_torchscript
+
+    torch.set_num_threads(1)  # tracing only; more threads on a busy 2-core machine just stall
     from hanna_tui.space.blocks import ChildNet
 
     space = profile.space()
@@ -78,6 +82,8 @@ def measure_networks(profile: DeviceProfile, archs: list[list[int]], folder: Pat
     for i, choices in enumerate(archs):
         path = export_torchscript(ChildNet(space, choices).eval(), shape, folder / f"arch{i:03d}.ts")
         models.append({"name": f"arch{i:03d}", "model_path": str(path), "input_shape": shape})
+        if (i + 1) % 10 == 0:
+            log(f"exported {i + 1}/{len(archs)}")
     log(f"exported {len(models)} networks; measuring")
     session = AgentSession(LocalTarget())
     session.ensure_agent()

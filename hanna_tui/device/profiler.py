@@ -22,7 +22,7 @@ from ..profiles import DeviceProfile, LookupTable, save_profile
 from ..space import CANDIDATE_NAMES, SearchSpace, get_space
 from .energy import EnergyConfig
 from .runner import AgentSession, agent_hash, open_target, space_job
-from .ssh import AuthError, HostKeyError
+from .ssh import AuthError, DeadlineExceeded, HostKeyError
 
 EXTRAS = ("stem", "head")
 PARTIAL_SUFFIX = ".partial.json"
@@ -105,6 +105,7 @@ def state_key(req: ProfileRequest) -> dict[str, Any]:
 def load_state(req: ProfileRequest) -> dict[str, Any]:
     state = read_json(partial_path(req.out))
     if isinstance(state, dict) and state.get("key") == state_key(req) and isinstance(state.get("records"), dict):
+        state["connected"] = False  # this invocation has not connected yet
         return state
     return {"key": state_key(req), "records": {}, "started": _now(), "attempts": 0}
 
@@ -125,11 +126,14 @@ def profile_target(req: ProfileRequest, progress: ProgressCallback | None = None
             _measure(req, space, state, missing, keys, progress)
         except (HostKeyError, AuthError):
             raise
+        except DeadlineExceeded as exc:  # retrying would hit the same deadline
+            raise DeadlineExceeded(f"{exc}{_kept_note(req, state, keys, 'with a larger --deadline')}") from None
         except TargetUnreachable as exc:
             attempt += 1
+            # only a connection that worked and then went away is retried, not a first connect
+            if attempt > req.connect.retries or not state.get("connected"):
+                raise TargetUnreachable(f"{exc}{_kept_note(req, state, keys, 'the same command')}") from None
             kept = len(state["records"])
-            if attempt > req.connect.retries:
-                raise TargetUnreachable(f"{exc} -- {kept}/{len(keys)} blocks kept in {partial_path(req.out)}; rerun the same command to resume") from None
             _notify(progress, Progress(kept, len(keys), "", message=f"{exc}; reconnecting ({attempt}/{req.connect.retries}), {kept} blocks kept"))
             time.sleep(req.connect.retry_wait_s * attempt)
     profile = build_profile(req, space, state, time.monotonic() - started)
@@ -144,6 +148,7 @@ def profile_target(req: ProfileRequest, progress: ProgressCallback | None = None
 
 def _measure(req: ProfileRequest, space: SearchSpace, state: dict, missing: list[str], keys: list[str], progress: ProgressCallback | None) -> None:
     target = open_target(req.connect.target, req.connect.trust_new_host, req.connect.known_hosts)
+    state["connected"] = True
     try:
         session = AgentSession(target, req.connect.remote_python, req.connect.remote_dir)
         session.ensure_agent()
@@ -171,6 +176,13 @@ def _measure(req: ProfileRequest, space: SearchSpace, state: dict, missing: list
         atomic_write_json(partial_path(req.out), state)
     finally:
         target.close()
+
+
+def _kept_note(req: ProfileRequest, state: dict, keys: list[str], how: str) -> str:
+    kept = len(state["records"])
+    if not kept or not partial_path(req.out).exists():
+        return ""
+    return f" -- {kept}/{len(keys)} blocks kept in {partial_path(req.out)}; rerun {how} to resume"
 
 
 def estimate_deadline(blocks: int, bench: BenchOptions) -> float:

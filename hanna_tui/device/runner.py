@@ -11,10 +11,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import TargetUnreachable, UserError
+from ..errors import UserError
 from .agent import EVENT_PREFIX
 from .local import LocalTarget
-from .ssh import CommandResult, LineCallback, SSHTarget, parse_target
+from .ssh import CommandResult, DeadlineExceeded, LineCallback, SSHTarget, parse_target
 
 AGENT_FILE = Path(__file__).with_name("agent.py")
 REMOTE_CACHE = ".cache/hanna-tui"
@@ -131,7 +131,7 @@ class AgentSession:
         if doc.get("kind") == "import" or "No module named 'torch'" in res.err_text():
             return UserError(f"{self.label}: torch is not installed for {self.python} on the target ({error or last})")
         if doc.get("kind") == "TimeoutError":
-            return TargetUnreachable(f"{self.label}: agent ran past its deadline ({error})")
+            return DeadlineExceeded(f"{self.label}: agent ran past its deadline ({error})")
         return UserError(f"{self.label}: agent failed (exit {res.rc}): {error or last or 'no output'}")
 
 
