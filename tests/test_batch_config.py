@@ -145,7 +145,7 @@ def test_not_an_ssh_server_is_unreachable(tmp_path: Path) -> None:
         server.listen(1)
         port = server.getsockname()[1]
         with pytest.raises(TargetUnreachable, match="not an SSH server|unreachable"):
-            check_target(f"pi@127.0.0.1:{port}", "x.toml: deploy.targets")
+            check_target(f"pi@127.0.0.1:{port}", "x.toml: deploy.targets", timeout=0.5)
 
 
 def test_batch_imports_no_textual() -> None:

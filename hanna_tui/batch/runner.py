@@ -59,11 +59,11 @@ def check_targets(cfg: BatchConfig) -> None:
             check_target(target, f"{cfg.path}: deploy.targets")
 
 
-def check_target(target: str, where: str) -> None:
+def check_target(target: str, where: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     host, port = _host_port(target, where)
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S) as sock:
-            sock.settimeout(CONNECT_TIMEOUT_S)
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
             banner = sock.recv(64)
     except OSError as exc:
         raise TargetUnreachable(f"{where}: {target}: unreachable ({host}:{port}: {exc.strerror or exc})") from None
