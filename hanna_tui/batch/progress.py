@@ -17,6 +17,7 @@ from .pipeline import Job, JobResult, deployed_targets, planned_steps, step_done
 
 WEIGHTS = {"search": 10.0, "sample": 0.2, "train": 4.0}
 DEPLOY_WEIGHT = 1.0
+HEARTBEAT_S = 60.0  # plain mode: a line at least this often while a run makes progress
 
 
 @dataclass
@@ -88,9 +89,10 @@ def _done_text(run_dir: Path, job: Job) -> str:
 class PlainReporter:
     """Timestamped lines; one per step, epoch and finished run."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, heartbeat_s: float = HEARTBEAT_S) -> None:
         self.stream = stream
-        self._keys: dict[str, str] = {}
+        self.heartbeat_s = heartbeat_s
+        self._last: dict[str, tuple[str, float, float]] = {}  # job -> (key, time, fraction) of its last line
 
     def log(self, message: str) -> None:
         self.stream.write(f"{time.strftime('%H:%M:%S')} {message}\n")
@@ -102,8 +104,11 @@ class PlainReporter:
     def update(self, job: Job, progress: JobProgress) -> None:
         if progress.key.endswith(":waiting") or progress.step == "done":
             return  # queued, or between two steps: nothing new to say
-        if self._keys.get(job.name) != progress.key:
-            self._keys[job.name] = progress.key
+        key, when, fraction = self._last.get(job.name, ("", 0.0, -1.0))
+        now = time.monotonic()
+        moved = progress.fraction > fraction and now - when >= self.heartbeat_s  # a long epoch still shows life
+        if progress.key != key or moved:
+            self._last[job.name] = (progress.key, now, progress.fraction)
             self.log(f"[{job.label}] {progress.text} ({progress.fraction:.0%})")
 
     def finish(self, job: Job, result: JobResult) -> None:
