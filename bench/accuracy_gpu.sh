@@ -17,7 +17,10 @@
 # >= 92%, a searched childnet >= 90%.
 #
 # Knobs (environment): PYTHON (python3), DATA, RUNS (a temporary folder), CHILD_EPOCHS (20),
-# MBV2_EPOCHS (20), LIMIT_S (210 seconds per model), WIDTH (1.0).
+# MBV2_EPOCHS (20), LIMIT_S (210 seconds per model), WIDTH (1.0), DEVICE (cuda), EXTRA (more
+# train flags). A dry run of the script's logic on a CPU:
+#   PYTHON=.venv/bin/python DEVICE=cpu WIDTH=0.25 CHILD_EPOCHS=1 MBV2_EPOCHS=1 \
+#     EXTRA="--subset 128 --test-subset 128 --threads 1 --batch-size 32" bench/accuracy_gpu.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +31,8 @@ CHILD_EPOCHS=${CHILD_EPOCHS:-20}
 MBV2_EPOCHS=${MBV2_EPOCHS:-20}
 LIMIT_S=${LIMIT_S:-210}
 WIDTH=${WIDTH:-1.0}
+DEVICE=${DEVICE:-cuda}
+read -r -a EXTRA_ARGS <<< "${EXTRA:-}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HANNA_RUNS="$RUNS"
 
 if [ ! -d "$DATA/train" ]; then
@@ -40,13 +45,16 @@ if [ ! -d "$DATA/train" ]; then
 fi
 [ -d "$DATA/train" ] || { echo "accuracy_gpu: no CIFAR-10 tree at $DATA (see the header)" >&2; exit 2; }
 
-"$PYTHON" - <<'PY' >&2
+if [ "$DEVICE" != cpu ]; then
+  "$PYTHON" - <<'PY' >&2
 import torch
 assert torch.cuda.is_available(), "no CUDA device"
 print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}, bf16 {torch.cuda.is_bf16_supported()}")
 PY
+fi
 
-COMMON=(--data imagefolder --data-root "$DATA" --device cuda --batch-size 256 --lr 0.2 --warmup-epochs 1 --log-interval 50)
+COMMON=(--data imagefolder --data-root "$DATA" --device "$DEVICE" --batch-size 256 --lr 0.2 --warmup-epochs 1 --log-interval 50
+        "${EXTRA_ARGS[@]}")
 
 # the childnet: a search run holding arch.json, trained in RUN/train/
 CHILD_RUN=$("$PYTHON" -c "
