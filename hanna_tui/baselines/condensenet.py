@@ -14,7 +14,10 @@ During the first half of training there are C-1 condensation stages; at each one
 drops the R/C of its remaining input channels with the smallest L1 importance
 (sum over the group's rows of |w|), by a mask. A group-lasso term,
 sum over groups g and inputs j of ||W[g-rows, j]||_2, pushes whole group columns to zero
-beforehand. After the last stage each group keeps R/C inputs.
+beforehand (weight GROUP_LASSO = 1e-5, our choice; the trainer adds `regularization()` to the
+loss until the last stage). After the last stage each group keeps R/C inputs. The trainer calls
+`on_epoch_start(epoch, total)` (stage s is applied at epoch s * total / (2 (C-1)): epochs 20,
+40, 60 of 120) and `on_train_end()` (finishes condensation in very short trainings).
 
 For inference `condensed()` builds the efficient model: an index layer gathers each group's
 kept inputs (and the matching BN statistics), a standard group conv with G groups replaces the
