@@ -34,6 +34,7 @@ class SpaceSection:
 @dataclass
 class ProfileSection:
     path: str = "profiles/rpi3b-hanna.toml"
+    hash: str = ""  # sha256 of the profile file; written into a run's config snapshot
 
 
 @dataclass
@@ -97,6 +98,7 @@ def demo_config() -> SearchConfig:
     cfg.run.name = "demo"
     cfg.run.device = "cpu"
     cfg.run.log_interval = 5
+    cfg.run.threads = 1  # one thread: robust on a busy 2-core machine (OpenMP spin-waits multiply the time)
     cfg.space.width_mult = 0.25
     cfg.data.name = "synthetic"
     cfg.data.synthetic_train = 1536

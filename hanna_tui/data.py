@@ -25,22 +25,28 @@ class DataBundle:
 
 
 def synthetic_dataset(n: int, num_classes: int, size: int, seed: int, split_seed: int) -> TensorDataset:
-    """Images whose class is a smooth colour pattern, randomly shifted, scaled and noised.
+    """Images whose class is a colour tint plus an oriented stripe texture, randomly phased and noised.
 
-    The templates depend on `seed` only, so train and test share them; the samples on `split_seed`.
+    Each class has its own tint and its own stripe orientation and frequency; every image gets a
+    random phase (so the signal is local and translation-invariant, as a CNN sees it), a random
+    contrast and strong pixel noise. The class parameters depend on `seed` only, so train and test
+    share them; the samples on `split_seed`.
     """
     g = torch.Generator().manual_seed(seed)
-    coarse = torch.randn(num_classes, 3, 4, 4, generator=g)
-    templates = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)
+    tint = 0.35 * torch.randn(num_classes, 3, 1, 1, generator=g)
+    stripe_colour = torch.nn.functional.normalize(torch.randn(num_classes, 3, generator=g), dim=1).view(num_classes, 3, 1, 1)
+    angle = (torch.arange(num_classes) + 0.5 * torch.rand(num_classes, generator=g)) * torch.pi / num_classes
+    freq = 2 * torch.pi * (2 + 3 * torch.rand(num_classes, generator=g)) / max(8, size // 2)
     g = torch.Generator().manual_seed(split_seed)
     labels = torch.arange(n) % num_classes
     labels = labels[torch.randperm(n, generator=g)]
-    images = templates[labels]
-    shifts = torch.randint(-3, 4, (n, 2), generator=g)
-    for i in range(n):
-        images[i] = torch.roll(images[i], shifts=(int(shifts[i, 0]), int(shifts[i, 1])), dims=(1, 2))
+    coords = torch.arange(size, dtype=torch.float32)
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+    a, f = angle[labels].view(n, 1, 1), freq[labels].view(n, 1, 1)
+    phase = 2 * torch.pi * torch.rand(n, 1, 1, generator=g)
+    wave = torch.sin(f * (xx * torch.cos(a) + yy * torch.sin(a)) + phase).unsqueeze(1)
     contrast = 0.6 + 0.8 * torch.rand(n, 1, 1, 1, generator=g)
-    images = images * contrast + 0.8 * torch.randn(images.shape, generator=g)
+    images = tint[labels] + contrast * wave * stripe_colour[labels] + 0.8 * torch.randn(n, 3, size, size, generator=g)
     return TensorDataset(images.contiguous(), labels)
 
 

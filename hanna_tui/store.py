@@ -164,6 +164,16 @@ def create_run(name: str, kind: str = "search", root: str | os.PathLike | None =
     return run
 
 
+def create_run_at(path: str | os.PathLike, name: str, kind: str = "search", extra: dict | None = None) -> Run:
+    """A run directory at a given path (created if needed) with run.json and a queued status."""
+    run = Run(path)
+    run.path.mkdir(parents=True, exist_ok=True)
+    meta = {"id": run.id, "kind": kind, "name": name, "created": now_iso(), **(extra or {})}
+    atomic_write_json(run.path / "run.json", meta)
+    run.update_status(state="queued")
+    return run
+
+
 @dataclass
 class RunSummary:
     """What lists and tables show of a run, read from small files only."""
