@@ -65,7 +65,8 @@ def finish(proc: subprocess.Popen, timeout: float = 400) -> tuple[int, dict, str
 
 
 def run_dirs(batch_dir: Path) -> list[Path]:
-    return sorted(p for p in batch_dir.iterdir() if p.is_dir() and p.name not in ("configs", "logs"))
+    """The batch's run directories: beside the batch directory, named <batch>-<label>-<hash>."""
+    return sorted(p for p in batch_dir.parent.glob(f"{batch_dir.name}-*") if p.is_dir())
 
 
 def finished(run_dir: Path) -> bool:
@@ -114,6 +115,10 @@ def test_sweep_killed_midway_resumes_without_redoing_finished_runs(tmp_path: Pat
     assert summary["pareto"] and set(summary["pareto"]) <= {r["name"] for r in summary["runs"]}
     manifest = json.loads((batch_dir / "manifest.json").read_text())
     assert manifest["state"] == "done" and len(manifest["runs"]) == 4
+    from hanna_tui.store import list_runs
+
+    listed = [r for r in list_runs(tmp_path / "runs") if r.id.startswith("kill4-")]
+    assert len(listed) == 4 and {r.state for r in listed} == {"done"}  # `hanna-tui runs` and the dashboard see them
     knobs = sorted((r["knobs"]["alpha"], r["knobs"]["gamma"]) for r in summary["runs"])
     assert knobs == [(0.1, 0.1), (0.1, 0.4), (0.4, 0.1), (0.4, 0.4)]
     # a third run has nothing left to do
@@ -166,7 +171,7 @@ gamma = 0.6
         assert run["steps"]["search"] == "done" and run["steps"]["train"] == "done" and run["steps"]["deploy:local"] == "done"
         assert run["top1"] is not None and run["accuracy"] == run["top1"]
         assert run["measured"] and run["measured"][0]["target"] == "local" and run["measured"][0]["latency_s"] > 0
-        assert Path(run["run_dir"]).parent == tmp_path / "runs" / "rayed"
+        assert Path(run["run_dir"]).parent == tmp_path / "runs" and Path(run["run_dir"]).name.startswith("rayed-")
 
 
 def test_batch_killed_alone_leaves_its_search_running_and_the_rerun_adopts_it(tmp_path: Path) -> None:
@@ -193,6 +198,7 @@ def test_batch_killed_alone_leaves_its_search_running_and_the_rerun_adopts_it(tm
             os.killpg(first.pid, signal.SIGKILL)  # nothing should be left; never leak a search
     assert code == 0, err[-3000:]
     assert summary["runs"][0]["steps"]["search"] == "done (adopted a running process)"
-    log = (batch_dir / "logs" / f"{run_dir.name}.search.log").read_text()
+    (log_path,) = (batch_dir / "logs").glob("*.search.log")
+    log = log_path.read_text()
     starts = [line for line in log.splitlines() if line.startswith("# ") and " search --config " in line]
     assert len(starts) == 1  # one search started in all, by the first batch

@@ -71,8 +71,15 @@ class Setting:
 
     @property
     def config_hash(self) -> str:
-        text = json.dumps(self.config.to_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:8]
+        """Of the values that differ from the defaults: a field added to the config later changes no name."""
+        defaults = SearchConfig().to_dict()
+        changed = {
+            f"{section}.{key}": value
+            for section, values in self.config.to_dict().items()
+            for key, value in values.items()
+            if defaults.get(section, {}).get(key) != value
+        }
+        return hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:8]
 
     @property
     def run_name(self) -> str:
@@ -90,9 +97,17 @@ class BatchConfig:
     settings: list[Setting]
 
     @property
+    def runs_root(self) -> Path:
+        return Path(self.batch.runs_root or os.environ.get("HANNA_RUNS", "runs"))
+
+    @property
     def batch_dir(self) -> Path:
-        root = self.batch.runs_root or os.environ.get("HANNA_RUNS", "runs")
-        return Path(root) / self.batch.name
+        """Manifest, summary, configs and logs; it holds no run.json, so run lists skip it."""
+        return self.runs_root / self.batch.name
+
+    def run_dir(self, setting: Setting) -> Path:
+        """Beside the other runs (runs/<batch>-<label>-<hash>), so `hanna-tui runs` and the dashboard list it."""
+        return self.runs_root / f"{self.batch.name}-{setting.run_name}"
 
 
 # ---------------------------------------------------------------- loading

@@ -111,7 +111,7 @@ def make_jobs(cfg: BatchConfig) -> list[Job]:
                 label=setting.label,
                 index=setting.index,
                 settings=setting.overrides,
-                run_dir=str(batch_dir / setting.run_name),
+                run_dir=str(cfg.run_dir(setting).resolve()),
                 config_file=str(config_file),
                 log_dir=str(batch_dir / "logs"),
                 cwd=os.getcwd(),
