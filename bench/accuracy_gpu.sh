@@ -62,8 +62,8 @@ import sys; sys.path.insert(0, 'bench')
 from accuracy_smoke import make_childnet_run
 print(make_childnet_run('$RUNS', float('$WIDTH')).path)")
 set +e
-timeout -s TERM -k 30 "$LIMIT_S" "$PYTHON" -m hanna_tui train "$CHILD_RUN" --epochs "$CHILD_EPOCHS" "${COMMON[@]}"
-timeout -s TERM -k 30 "$LIMIT_S" "$PYTHON" -m hanna_tui baseline mobilenetv2 --name mobilenetv2-gpu --epochs "$MBV2_EPOCHS" "${COMMON[@]}"
+timeout -s TERM -k 30 "$LIMIT_S" "$PYTHON" -m hanna_tui train "$CHILD_RUN" --epochs "$CHILD_EPOCHS" "${COMMON[@]}" >&2
+timeout -s TERM -k 30 "$LIMIT_S" "$PYTHON" -m hanna_tui baseline mobilenetv2 --name mobilenetv2-gpu --epochs "$MBV2_EPOCHS" "${COMMON[@]}" >&2
 set -e
 
 "$PYTHON" - "$CHILD_RUN" "$RUNS" <<'PY'

@@ -14,7 +14,8 @@ runs root unless --runs DIR):
 
 Subsets and epochs are sized for about 5-8 minutes on 2 CPU cores (one torch thread by
 default: on a shared machine a spinning second thread costs more than it gives). Prints one
-JSON line: top-1 (fraction of the test subset; chance is 0.10), params, MACs, seconds per model.
+JSON line: top-1 (fraction of the test subset; chance is 0.10), params, MACs, wall and CPU
+seconds per model (on a machine shared with other work, wall time grows; CPU time does not).
 
     .venv/bin/python bench/accuracy_smoke.py [--data-root DIR] [--threads N] [--scale X]
 """
@@ -119,10 +120,11 @@ def run_one(plan: Plan, runs_root: Path, cfg: TrainConfig) -> dict:
     else:
         run, spec = make_baseline_run(runs_root, *(("mobilenetv2", "") if plan.key == "mobilenetv2" else ("condensenet", "86")))
         out = run.path
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = train(out, spec, cfg, progress=lambda line: print(f"[{plan.key}] {line}", file=sys.stderr, flush=True))
     return {"top1": round(result.top1 or 0.0, 4), "params": result.params, "macs": result.macs, "epochs": plan.epochs,
-            "train_images": cfg.data.train_subset, "seconds": round(time.perf_counter() - started, 1), **extra}
+            "train_images": cfg.data.train_subset, "seconds": round(time.perf_counter() - started, 1),
+            "cpu_seconds": round(time.process_time() - cpu_started, 1), **extra}
 
 
 def main() -> None:
