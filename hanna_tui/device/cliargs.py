@@ -48,10 +48,12 @@ def add_bench_args(p: argparse.ArgumentParser, defaults: BenchOptions) -> None:
     p.add_argument("--max-time", type=non_negative, default=defaults.max_s, help=f"stop timing a block after this many seconds (default {defaults.max_s})")
     p.add_argument("--batch-size", dest="bench_batch", type=positive_int, default=defaults.batch, help="batch size (default 1)")
     p.add_argument("--jit", choices=("eager", "trace", "freeze"), default=defaults.jit, help="how blocks/models run (default freeze)")
+    p.add_argument("--clock", choices=("wall", "cpu"), default=defaults.clock,
+                   help="wall: perf_counter (default); cpu: the thread's CPU time, robust when other processes share the CPUs (needs --threads 1)")
 
 
 def bench_from_args(args: argparse.Namespace) -> BenchOptions:
-    bench = BenchOptions(args.threads, args.warmup_runs, args.warmup_time, args.min_runs, args.min_time, args.max_time, args.bench_batch, args.jit)
+    bench = BenchOptions(args.threads, args.warmup_runs, args.warmup_time, args.min_runs, args.min_time, args.max_time, args.bench_batch, args.jit, args.clock)
     bench.validate()
     return bench
 

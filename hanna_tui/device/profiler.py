@@ -38,10 +38,15 @@ class BenchOptions:
     max_s: float = 5.0
     batch: int = 1
     jit: str = "freeze"
+    clock: str = "wall"
 
     def validate(self) -> None:
         if self.jit not in ("eager", "trace", "freeze"):
             raise UserError(f"--jit {self.jit!r}: expected eager, trace or freeze")
+        if self.clock not in ("wall", "cpu"):
+            raise UserError(f"--clock {self.clock!r}: expected wall or cpu")
+        if self.clock == "cpu" and self.threads != 1:
+            raise UserError("--clock cpu measures one thread's CPU time: use it with --threads 1")
         for name in ("warmup_runs", "min_runs", "batch"):
             if getattr(self, name) < (1 if name != "warmup_runs" else 0):
                 raise UserError(f"--{name.replace('_', '-')}: expected a positive integer, got {getattr(self, name)}")
@@ -204,6 +209,7 @@ def build_profile(req: ProfileRequest, space: SearchSpace, state: dict, elapsed_
     rows, cols = space.num_layers, len(CANDIDATE_NAMES)
     p50 = [[0.0] * cols for _ in range(rows)]
     mean = [[0.0] * cols for _ in range(rows)]
+    clocks = {(name, stat): [[0.0] * cols for _ in range(rows)] for name in ("wall", "cpu") for stat in ("p50", "min")}
     spread = [[0.0] * cols for _ in range(rows)]
     energy: list[list[float]] | None = [[0.0] * cols for _ in range(rows)] if req.energy.enabled else None
     for layer in space.layers:
@@ -213,6 +219,8 @@ def build_profile(req: ProfileRequest, space: SearchSpace, state: dict, elapsed_
             p50[layer.index][c] = lat["p50"] * 1e3
             mean[layer.index][c] = lat["mean"] * 1e3
             spread[layer.index][c] = lat["p90"] / lat["p50"] if lat["p50"] > 0 else 1.0
+            for (name, stat), table in clocks.items():
+                table[layer.index][c] = rec.get(name, lat)[stat] * 1e3
             if energy is not None:
                 energy[layer.index][c] = max(block_energy(req.energy, cell_key(layer.index, c), rec), 0.0) * 1e3
     board = state.get("board", {})
@@ -224,7 +232,13 @@ def build_profile(req: ProfileRequest, space: SearchSpace, state: dict, elapsed_
         width_mult=space.width_mult,
         latency=LookupTable("ms", p50, "p50 of the timed runs of one block forward at the layer's input shape"),
         energy=LookupTable("mJ", energy, f"energy of one block forward ({req.energy.describe()})") if energy is not None else None,
-        extra={"latency_mean": LookupTable("ms", mean, "mean of the timed runs")},
+        extra={
+            "latency_mean": LookupTable("ms", mean, "mean of the timed runs"),
+            **{
+                f"latency_{name}_{stat}": LookupTable("ms", table, f"{stat} of the {'wall-clock (perf_counter)' if name == 'wall' else 'thread CPU-time'} timings")
+                for (name, stat), table in clocks.items()
+            },
+        },
         spread={"latency_p90_p50": spread},
         measurement=_measurement(req, state, elapsed_s),
         provenance=_provenance(req, state),
@@ -264,6 +278,7 @@ def _measurement(req: ProfileRequest, state: dict, elapsed_s: float) -> dict[str
         "min_s": req.bench.min_s,
         "max_s": req.bench.max_s,
         "jit": req.bench.jit,
+        "clock": req.bench.clock,
         "energy_source": req.energy.describe(),
         "elapsed_s": round(elapsed_s, 3),
         "attempts": int(state.get("attempts", 1)),
@@ -274,6 +289,10 @@ def _measurement(req: ProfileRequest, state: dict, elapsed_s: float) -> dict[str
     for name in EXTRAS:
         if name in records:
             out[f"{name}_ms"] = records[name]["latency"]["p50"] * 1e3
+            for clock in ("wall", "cpu"):
+                if clock in records[name]:
+                    out[f"{name}_{clock}_ms"] = records[name][clock]["p50"] * 1e3
+                    out[f"{name}_{clock}_min_ms"] = records[name][clock]["min"] * 1e3
     return out
 
 

@@ -128,3 +128,14 @@ def ssh_env(sshd, monkeypatch) -> SshServer:
     monkeypatch.setenv("HANNA_SSH_CONFIG", str(sshd.config))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     return sshd
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tracing/exporting in the test process with one thread: on a busy 2-core machine more threads only stall."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

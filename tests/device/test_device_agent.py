@@ -72,6 +72,7 @@ def test_agent_blocks_job_reports_board_and_stats(tmp_path):
     assert doc["board"]["threads"] == 1 and "model" in doc["board"]
     assert [b["key"] for b in doc["blocks"]] == ["head", [2, 8], [5, 3]]
     for block in doc["blocks"]:
+        assert block["latency"] == block["wall"] and block["cpu"]["n"] == block["wall"]["n"]
         lat = block["latency"]
         assert lat["n"] >= 7 and 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"]
     assert "thermal_before" in doc and "thermal_after" in doc

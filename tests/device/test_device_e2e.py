@@ -59,6 +59,8 @@ def test_profile_over_ssh_end_to_end(ssh_env, tmp_path, capsys):
     assert profile.provenance["target"] == "board" and profile.provenance["torch"]
     assert profile.measurement["stem_ms"] > 0 and profile.measurement["head_ms"] > 0
     assert profile.energy is None
+    assert {"latency_mean", "latency_wall_p50", "latency_cpu_p50"} <= set(profile.extra)
+    assert profile.measurement["clock"] == "wall" and profile.measurement["threads"] == 1
     assert not partial_path(out).exists()
 
 
@@ -228,4 +230,6 @@ def test_profile_rejects_bad_options(tmp_path, capsys):
     assert rc == 2 and "is a directory" in err
     rc, _, err = cli(["profile", "--target", "local", "--out", str(tmp_path / "x.toml"), "--energy", "bogus"], capsys)
     assert rc == 2 and "unknown source" in err
+    rc, _, err = cli(["profile", "--target", "local", "--out", str(tmp_path / "x.toml"), "--clock", "cpu", "--threads", "2"], capsys)
+    assert rc == 2 and "--threads 1" in err
     assert os.listdir(tmp_path) == []
