@@ -105,10 +105,11 @@ def test_sweep_killed_midway_resumes_without_redoing_finished_runs(tmp_path: Pat
     assert code == 0, err[-3000:]
     assert summary["state"] == "done" and summary["counts"] == {"done": 4}
     assert len(summary["runs"]) == 4 and all(r["state"] == "done" for r in summary["runs"])
+    skipped = [r["name"] for r in summary["runs"] if set(r["steps"].values()) == {"skipped (already done)"}]
+    assert sorted(skipped) == sorted(before)
     for run in summary["runs"]:
         assert run["pred_latency_s"] > 0 and run["pred_energy_j"] > 0 and run["accuracy"] is not None
-        if run["name"] in before:
-            assert set(run["steps"].values()) == {"skipped (already done)"}
+        assert Path(run["run_dir"]).name == run["name"]
     for d in done_before:
         assert snapshot(d) == before[d.name], f"{d.name} was touched by the re-run"
         assert len((d / "metrics.jsonl").read_text().splitlines()) == lines_before[d.name]

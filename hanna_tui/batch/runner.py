@@ -100,18 +100,19 @@ def make_jobs(cfg: BatchConfig) -> list[Job]:
     batch_dir = cfg.batch_dir.resolve()
     jobs = []
     for setting in cfg.settings:
-        config_file = batch_dir / "configs" / f"{setting.run_name}.toml"
+        run_dir = cfg.run_dir(setting).resolve()
+        config_file = batch_dir / "configs" / f"{run_dir.name}.toml"
         run_cfg = copy.deepcopy(setting.config)
         run_cfg.run.name = f"{cfg.batch.name}/{setting.label}"
         run_cfg.profile.path = str(Path(run_cfg.profile.path).resolve())  # the step may run in another folder (Ray)
         _write_if_changed(config_file, run_cfg.to_toml())
         jobs.append(
             Job(
-                name=setting.run_name,
+                name=run_dir.name,
                 label=setting.label,
                 index=setting.index,
                 settings=setting.overrides,
-                run_dir=str(cfg.run_dir(setting).resolve()),
+                run_dir=str(run_dir),
                 config_file=str(config_file),
                 log_dir=str(batch_dir / "logs"),
                 cwd=os.getcwd(),
