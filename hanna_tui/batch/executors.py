@@ -17,6 +17,7 @@ from ..errors import TargetUnreachable, UserError
 from .pipeline import Control, Job, JobResult, run_job
 
 TICK_S = 0.5
+FORWARDED_ENV = ("HANNA_BATCH_CLI", "HANNA_SSH_CONFIG")  # to Ray workers on other machines
 
 OnDone = Callable[[Job, JobResult], None]
 Tick = Callable[[], None]
@@ -129,7 +130,11 @@ class RayExecutor:
         import ray
 
         self.prepare()
-        remote = ray.remote(num_cpus=self.cpus_per_run, max_retries=0)(_ray_run_job)
+        env = {key: os.environ[key] for key in FORWARDED_ENV if key in os.environ}
+        options: dict[str, Any] = {"num_cpus": self.cpus_per_run, "max_retries": 0}
+        if env:
+            options["runtime_env"] = {"env_vars": env}
+        remote = ray.remote(**options)(_ray_run_job)
         queue = list(jobs)
         refs: dict[Any, Job] = {}
         try:
