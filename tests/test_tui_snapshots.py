@@ -36,41 +36,51 @@ def app_for(root: Path, theme: str | None = None) -> HannaApp:
     return HannaApp(runs_root=root, profiles=PROFILES, spawn=FakeSpawn(), poll_s=3600, **kwargs)
 
 
+async def steady(pilot) -> None:
+    """No blinking cursor in a snapshot: it would be on or off depending on timing."""
+    from textual.widgets import Input
+
+    for screen in pilot.app.screen_stack:
+        for widget in screen.query(Input):
+            widget.cursor_blink = False
+    await pilot.pause()
+
+
 def test_snapshot_knobs(snap_compare, fixture_runs) -> None:
-    assert snap_compare(app_for(fixture_runs), terminal_size=BIG)
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady)
 
 
 def test_snapshot_knobs_small_light(snap_compare, fixture_runs) -> None:
-    assert snap_compare(app_for(fixture_runs, LIGHT), terminal_size=SMALL)
+    assert snap_compare(app_for(fixture_runs, LIGHT), terminal_size=SMALL, run_before=steady)
 
 
 def test_snapshot_knobs_invalid(snap_compare, fixture_runs) -> None:
-    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, press=["end", "ctrl+u", "x"])
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["end", "ctrl+u", "x"])
 
 
 def test_snapshot_runs(snap_compare, fixture_runs) -> None:
-    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, press=["f2", "down"])
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["f2", "down"])
 
 
 def test_snapshot_runs_small(snap_compare, fixture_runs) -> None:
-    assert snap_compare(app_for(fixture_runs), terminal_size=SMALL, press=["f2"])
+    assert snap_compare(app_for(fixture_runs), terminal_size=SMALL, run_before=steady, press=["f2"])
 
 
 def test_snapshot_runs_empty(snap_compare, tmp_path) -> None:
-    assert snap_compare(app_for(tmp_path / "none"), terminal_size=BIG, press=["f2"])
+    assert snap_compare(app_for(tmp_path / "none"), terminal_size=BIG, run_before=steady, press=["f2"])
 
 
 def test_snapshot_history(snap_compare, fixture_runs) -> None:
-    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, press=["f3"])
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["f3"])
 
 
 def test_snapshot_history_pareto(snap_compare, fixture_runs) -> None:
-    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, press=["f3", "p"])
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["f3", "p"])
 
 
 def test_snapshot_history_compare(snap_compare, fixture_runs) -> None:
-    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, press=["f3", "down", "x", "down", "x", "v"])
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["f3", "down", "x", "down", "x", "v"])
 
 
 def test_snapshot_profiles(snap_compare, fixture_runs) -> None:
-    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, press=["f4"])
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["f4"])

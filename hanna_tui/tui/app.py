@@ -50,7 +50,7 @@ class HannaApp(App[int]):
     """hanna-tui: hardware-aware NAS dashboard."""
 
     TITLE = "hanna-tui"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).parent / "app.tcss")
     MODES = {
         "knobs": _lazy("knobs_screen", "KnobsScreen"),
         "runs": _lazy("runs_screen", "RunsScreen"),
@@ -77,6 +77,7 @@ class HannaApp(App[int]):
         poll_s: float = 1.0,
         theme: str = DARK,
         base_config: SearchConfig | None = None,
+        prebuild: bool = True,
     ) -> None:
         super().__init__()
         self.index = RunIndex(Path(runs_root) if runs_root else None)
@@ -84,18 +85,37 @@ class HannaApp(App[int]):
         self.spawn = spawn
         self.poll_s = poll_s
         self.children_procs: list[Any] = []
-        self.initial_theme = theme
+        self.theme = theme
         self.selected_run: str | None = None
         self.base_config = base_config
+        self.prebuild = prebuild
 
     def on_mount(self) -> None:
-        self.theme = self.initial_theme
+        self._polling = False
+        self._warmed = not self.prebuild
         self.set_interval(self.poll_s, self.poll_runs, name="poll-runs")
+        self.poll_runs()
 
     def poll_runs(self) -> None:
-        """Follow the run directories; tell the visible screen when anything changed."""
+        """Follow the run directories in a worker thread (the UI never waits on the disk)."""
         self.children_procs = [p for p in self.children_procs if p.poll() is None]
-        changed = self.index.refresh()
+        if self._polling:
+            return
+        self._polling = True
+        self.run_worker(self._refresh_in_thread, thread=True, group="poll", exit_on_error=False)
+
+    def _refresh_in_thread(self) -> None:
+        try:
+            changed = self.index.refresh()
+        finally:
+            self._polling = False
+        self.call_from_thread(self.runs_polled, changed)
+
+    def runs_polled(self, changed: bool) -> None:
+        """Tell the visible screen when anything changed; let it poll its selected run."""
+        if not self._warmed:
+            self._warmed = True
+            self.call_later(self.warm_up)
         screen = self.screen
         if not getattr(screen, "ready", False):
             return
@@ -103,6 +123,20 @@ class HannaApp(App[int]):
             screen.runs_changed()
         if hasattr(screen, "tick"):
             screen.tick()
+
+    def warm_up(self) -> None:
+        """Build the history and runs screens in the background once the index is loaded, so that
+        opening them later is a switch, not a build (with 1,000 runs that is most of the cost)."""
+        init_mode = getattr(self, "_init_mode", None)  # Textual's own mode set-up (8.x)
+        stacks = getattr(self, "_screen_stacks", {})
+        if init_mode is None:
+            return
+        for mode in ("history", "runs"):
+            if mode not in stacks and mode != self.current_mode:
+                try:
+                    init_mode(mode)
+                except Exception:  # noqa: BLE001 - a warm-up failure only costs speed later
+                    return
 
     def ensure_index(self) -> RunIndex:
         if not self.index.entries:

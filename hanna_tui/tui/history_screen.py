@@ -18,6 +18,12 @@ from .history import SORT_KEYS, HistoryRow, history_row, matches, pareto
 from .tables import selected_key, sync_table
 
 COLUMNS = tuple(SORT_KEYS)
+# The table is one column of pre-formatted lines: DataTable renders every cell of every visible row,
+# so one cell per row keeps opening and scrolling 1,000 runs cheap.
+WIDTHS = {
+    "run": 31, "state": 9, "acc": 6, "LAT": 8, "ENER": 8, "E/L": 8, "α": 5, "β": 5, "γ": 5, "δ": 5,
+    "kind": 8, "MACs": 7, "mLAT": 8, "mENER": 8, "device": 8, "date": 16,
+}
 SOURCES = ("auto", "predicted", "measured")
 EMPTY = (
     "No runs yet: the history lists every run under the runs directory.\n"
@@ -50,6 +56,19 @@ def cells(r: HistoryRow, marked: list[str]) -> list[Any]:
     return [by_name[c] for c in COLUMNS]
 
 
+def row_text(values: list[Any]) -> str:
+    return " ".join(_fit(str(v), WIDTHS[c]) for c, v in zip(COLUMNS, values, strict=True))
+
+
+def header_text(sort_column: str, descending: bool) -> str:
+    arrow = "↓" if descending else "↑"
+    return row_text([f"{c}{arrow}" if c == sort_column else c for c in COLUMNS])
+
+
+def _fit(text: str, width: int) -> str:
+    return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
+
+
 class HistoryScreen(Screen):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
@@ -71,6 +90,7 @@ class HistoryScreen(Screen):
         self.descending = True
         self.marked: list[str] = []
         self.source = "auto"
+        self._cells: dict[str, tuple[object, bool, list[Any]]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("[b]History[/b]  every run · / filter (words or key=value) · s sort · x mark two runs, v compare · p Pareto", classes="screen-title")
@@ -79,8 +99,7 @@ class HistoryScreen(Screen):
         with TabbedContent(id="history-tabs", initial="table"):
             with TabPane("Table", id="table"):
                 table: DataTable = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
-                for name in COLUMNS:
-                    table.add_column(name, key=name)
+                table.add_column(header_text(self.sort_column, self.descending), key="row")
                 yield table
             with TabPane("Pareto", id="pareto"):
                 yield PlotextPlot(id="pareto-plot")
@@ -96,13 +115,15 @@ class HistoryScreen(Screen):
         self.query_one("#history-table", DataTable).focus()
 
     def on_screen_resume(self) -> None:
-        if not getattr(self, "ready", False):
+        if not getattr(self, "ready", False) or not getattr(self, "_resumed_once", False):
+            self._resumed_once = True
             return
         self.app.index.refresh()
         self.runs_changed()
 
     def runs_changed(self) -> None:
-        self.rows = [history_row(s) for s in self.app.index.summaries()]
+        old = {r.s.id: r for r in self.rows}
+        self.rows = [old[s.id] if s.id in old and old[s.id].s is s else history_row(s) for s in self.app.index.summaries()]
         empty = not self.rows
         self.query_one("#history-empty").display = empty
         self.query_one("#history-tabs").display = not empty
@@ -114,17 +135,26 @@ class HistoryScreen(Screen):
         rows.sort(key=SORT_KEYS[self.sort_column], reverse=self.descending)
         self.shown_rows = rows
         table = self.query_one("#history-table", DataTable)
-        sync_table(table, [(r.s.id, cells(r, self.marked)) for r in rows])
-        arrow = "↓" if self.descending else "↑"
-        for key, column in table.columns.items():
-            name = str(key.value)
-            column.label = Text(f"{name}{arrow}" if name == self.sort_column else name)
+        sync_table(table, [(r.s.id, self.cells_of(r)) for r in rows])
+        column = table.columns.get(next(iter(table.columns)))
+        if column is not None:
+            column.label = Text(header_text(self.sort_column, self.descending), style="bold")
         table.refresh()
         active = self.query_one("#history-tabs", TabbedContent).active
         if active == "pareto":
             self.draw_pareto()
         elif active == "compare":
             self.draw_compare()
+
+    def cells_of(self, r: HistoryRow) -> list[Any]:
+        """Cells cached per summary object, so unchanged runs cost nothing on a refresh."""
+        marked = r.s.id in self.marked
+        hit = self._cells.get(r.s.id)
+        if hit is not None and hit[0] is r.s and hit[1] == marked:
+            return hit[2]
+        out = [row_text(cells(r, self.marked))]
+        self._cells[r.s.id] = (r.s, marked, out)
+        return out
 
     # events
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -135,15 +165,13 @@ class HistoryScreen(Screen):
         self.action_focus_table()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        name = str(event.column_key.value)
-        if name == self.sort_column:
-            self.descending = not self.descending
-        else:
-            self.sort_column = name
-        self.apply()
+        self.action_next_sort()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self.apply()
+        if event.pane.id == "pareto":
+            self.draw_pareto()
+        elif event.pane.id == "compare":
+            self.draw_compare()
 
     # actions
     def action_focus_filter(self) -> None:
@@ -173,8 +201,10 @@ class HistoryScreen(Screen):
             self.notify("two runs marked: press v to compare them", title="Compare")
 
     def action_show(self, tab: str) -> None:
-        self.query_one("#history-tabs", TabbedContent).active = tab
-        self.apply()
+        tabs = self.query_one("#history-tabs", TabbedContent)
+        if tabs.active == tab:
+            self.apply()
+        tabs.active = tab
 
     def action_next_source(self) -> None:
         self.source = SOURCES[(SOURCES.index(self.source) + 1) % len(SOURCES)]

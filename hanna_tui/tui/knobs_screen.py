@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
@@ -37,6 +37,7 @@ KNOB_HELP = {
 }
 KNOB_RANGE = {"alpha": 1000.0, "beta": 10.0, "gamma": 1000.0, "delta": 10.0}
 DEMO = Preset()
+PLOT_DELAY_S = 0.12
 
 
 @dataclass
@@ -60,6 +61,8 @@ class KnobsScreen(Screen):
         self.choices: dict[str, ProfileChoice] = {}
         self.errors: list[str] = []
         self.readout: dict[str, Any] | None = None
+        self._plot_timer: Timer | None = None
+        self._shown_errors = ""
 
     # layout
     def compose(self) -> ComposeResult:
@@ -108,6 +111,8 @@ class KnobsScreen(Screen):
         if self.app.base_config is not None:
             self.apply_preset(preset_from_config(self.app.base_config))
         self.update_readout()
+        if self.readout:
+            self.draw_plot(self.readout)  # at once on mount; later keystrokes debounce it
 
     # validation and readouts
     @on(Input.Changed)
@@ -142,21 +147,30 @@ class KnobsScreen(Screen):
 
     def update_readout(self) -> None:
         self.errors = self.field_errors()
-        self.query_one("#form-errors", Static).update(Text("\n".join(self.errors), style="bold red"))
+        errors_text = "\n".join(self.errors)
+        if errors_text != self._shown_errors:
+            self._shown_errors = errors_text
+            self.query_one("#form-errors", Static).update(Text(errors_text, style="bold red"))
         choice, values = self.current_choice(), self.knob_values()
         readout_widget = self.query_one("#readout", Static)
         if choice is None or any(v is None for v in values.values()):
             self.readout = None
-            readout_widget.update(Text("Fix the fields marked in red to see the readouts.", style="italic"))
+            readout_widget.update(Text("Fix the fields marked in red to see the readouts.", style="italic"), layout=False)
             return
         try:
             self.readout = knob_readout(choice.model, Knobs(**values))  # type: ignore[arg-type]
         except (ValueError, OverflowError) as exc:
             self.readout = None
-            readout_widget.update(Text(f"cannot compute: {exc}", style="bold red"))
+            readout_widget.update(Text(f"cannot compute: {exc}", style="bold red"), layout=False)
             return
-        readout_widget.update(readout_table(self.readout))
-        self.draw_plot(self.readout)
+        readout_widget.update(readout_table(self.readout), layout=False)
+        self.schedule_plot()
+
+    def schedule_plot(self) -> None:
+        """The numbers repaint on the keystroke; the plot follows once typing pauses (it costs more)."""
+        if self._plot_timer is not None:
+            self._plot_timer.stop()
+        self._plot_timer = self.set_timer(PLOT_DELAY_S, lambda: self.readout and self.draw_plot(self.readout))
 
     def draw_plot(self, r: dict[str, Any]) -> None:
         widget = self.query_one("#penalty-plot", PlotextPlot)
@@ -297,19 +311,24 @@ def _arch(names: list[str] | None) -> str:
     return " ".join(SHORT[CANDIDATE_NAMES.index(n)] for n in names)
 
 
-def readout_table(r: dict[str, Any]) -> Table:
-    t = Table.grid(padding=(0, 1))
-    t.add_column(style="bold", no_wrap=True)
-    t.add_column()
-    t.add_row("LAT0", f"{fmt.num(r['lat0'], 's')}  (archs {fmt.num(r['lat_min'])} .. {fmt.num(r['lat_max'], 's')})")
-    t.add_row("ENER0", f"{fmt.num(r['ener0'], 'J')}  (archs {fmt.num(r['ener_min'])} .. {fmt.num(r['ener_max'], 'J')})")
-    t.add_row("vLAT", f"{fmt.num(r['vlat'])}  = α·LAT0^β")
-    t.add_row("vENER", f"{fmt.num(r['vener'])}  = γ·ENER0^δ")
-    t.add_row("dominance", f"energy vENER/vLAT {fmt.dominance(r['energy_dominance'])}   latency vLAT/vENER {fmt.dominance(r['latency_dominance'])}")
-    t.add_row("verdict", verdict(r))
+def readout_table(r: dict[str, Any]) -> Text:
+    """The readouts as one Text (cheaper to render than a table on every keystroke)."""
     by = "energy" if r["dominant"] == "energy" and r.get("cheapest_energy_arch") else "latency"
     lo, hi, unit = (r["ener_min"], r["ener_max"], "J") if by == "energy" else (r["lat_min"], r["lat_max"], "s")
-    t.add_row("cheapest", Text(f"{fmt.num(lo, unit)} by {by}: {_arch(r[f'cheapest_{by}_arch'])}", overflow="fold"))
-    t.add_row("dearest", Text(f"{fmt.num(hi, unit)} by {by}: {_arch(r[f'dearest_{by}_arch'])}", overflow="fold"))
-    t.add_row("", Text(f"device {r['device']}, space {r['space']}", style="dim"))
-    return t
+    rows: list[tuple[str, str | Text]] = [
+        ("LAT0", f"{fmt.num(r['lat0'], 's')}  (archs {fmt.num(r['lat_min'])} .. {fmt.num(r['lat_max'], 's')})"),
+        ("ENER0", f"{fmt.num(r['ener0'], 'J')}  (archs {fmt.num(r['ener_min'])} .. {fmt.num(r['ener_max'], 'J')})"),
+        ("vLAT", f"{fmt.num(r['vlat'])}  = α·LAT0^β"),
+        ("vENER", f"{fmt.num(r['vener'])}  = γ·ENER0^δ"),
+        ("dominance", f"energy vENER/vLAT {fmt.dominance(r['energy_dominance'])}   latency vLAT/vENER {fmt.dominance(r['latency_dominance'])}"),
+        ("verdict", verdict(r)),
+        ("cheapest", f"{fmt.num(lo, unit)} by {by}: {_arch(r[f'cheapest_{by}_arch'])}"),
+        ("dearest", f"{fmt.num(hi, unit)} by {by}: {_arch(r[f'dearest_{by}_arch'])}"),
+    ]
+    text = Text()
+    for i, (label, value) in enumerate(rows):
+        text.append(f"{label:<10s}", style="bold")
+        text.append(value)
+        if i < len(rows) - 1:
+            text.append("\n")
+    return text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,26 +43,37 @@ class RunIndex:
     entries: dict[str, _Entry] = field(default_factory=dict)
     version: int = 0
     _ticks: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    @property
     def base(self) -> Path:
+        """The runs directory this index follows."""
         return runs_root(self.root)
 
     def refresh(self, full: bool = False) -> bool:
-        """Rescan; returns True when anything changed. Only active runs are re-stat'ed unless full."""
+        """Rescan; returns True when anything changed. Only active runs are re-stat'ed unless full.
+
+        Safe to call from a worker thread: the entries dict is rebuilt and swapped in whole.
+        """
+        with self._lock:
+            return self._refresh(full)
+
+    def _refresh(self, full: bool) -> bool:
         self._ticks += 1
         full = full or not self.entries or self._ticks % 10 == 0
         changed = False
         seen = set()
+        old = self.entries
+        new: dict[str, _Entry] = {}
         try:
-            scan = list(os.scandir(self.base))
+            scan = list(os.scandir(self.base()))
         except OSError:
             scan = []
         for item in scan:
             if not item.is_dir() or not os.path.isfile(os.path.join(item.path, "run.json")):
                 continue
             seen.add(item.name)
-            entry = self.entries.get(item.name)
+            entry = old.get(item.name)
+            new[item.name] = entry  # type: ignore[assignment]
             if entry is not None and not full and entry.summary.state not in ACTIVE_STATES:
                 continue
             sig = signature(item.path)
@@ -69,10 +81,10 @@ class RunIndex:
                 summary = summarize(Run(item.path))
                 if entry is None or entry.summary != summary:
                     changed = True
-                self.entries[item.name] = _Entry(sig, summary)
-        for gone in set(self.entries) - seen:
-            del self.entries[gone]
+                new[item.name] = _Entry(sig, summary)
+        if set(old) - seen:
             changed = True
+        self.entries = new
         if changed:
             self.version += 1
         return changed

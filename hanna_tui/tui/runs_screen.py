@@ -78,6 +78,7 @@ class RunsScreen(Screen):
         self.detail: RunDetail | None = None
         self.metric_index = 0
         self.kind = "epoch"
+        self._rows: dict[str, tuple[RunSummary, tuple[str, list[Any]]]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Runs[/b]  running first · select a run to watch it", classes="screen-title")
@@ -100,7 +101,8 @@ class RunsScreen(Screen):
         self.query_one("#runs-table", DataTable).focus()
 
     def on_screen_resume(self) -> None:
-        if not getattr(self, "ready", False):
+        if not getattr(self, "ready", False) or not getattr(self, "_resumed_once", False):
+            self._resumed_once = True
             return
         self.app.index.refresh()
         self.runs_changed()
@@ -114,12 +116,19 @@ class RunsScreen(Screen):
             self.query_one(wid).display = not empty
         table = self.query_one("#runs-table", DataTable)
         wanted = self.app.selected_run
-        sync_table(table, [run_row(s) for s in summaries], keep=wanted)
+        sync_table(table, [self.row_of(s) for s in summaries], keep=wanted)
         self.app.selected_run = None
         key = selected_key(table)
         if key and (self.detail is None or self.detail.run.id != key):
             self.select(key)
         self.show_info()
+
+    def row_of(self, s: RunSummary) -> tuple[str, list[Any]]:
+        hit = self._rows.get(s.id)
+        if hit is None or hit[0] is not s:
+            hit = (s, run_row(s))
+            self._rows[s.id] = hit
+        return hit[1]
 
     def tick(self) -> None:
         if self.detail is None:
@@ -135,7 +144,7 @@ class RunsScreen(Screen):
             self.select(str(event.row_key.value))
 
     def select(self, run_id: str) -> None:
-        self.detail = RunDetail(Run(self.app.index.base / run_id))
+        self.detail = RunDetail(Run(self.app.index.base() / run_id))
         self.detail.poll()
         self.draw_curves()
         self.draw_theta()
