@@ -50,10 +50,12 @@ def add_bench_args(p: argparse.ArgumentParser, defaults: BenchOptions) -> None:
     p.add_argument("--jit", choices=("eager", "trace", "freeze"), default=defaults.jit, help="how blocks/models run (default freeze)")
     p.add_argument("--clock", choices=("wall", "cpu"), default=defaults.clock,
                    help="wall: perf_counter (default); cpu: the thread's CPU time, robust when other processes share the CPUs (needs --threads 1)")
+    p.add_argument("--statistic", choices=("p50", "min", "mean"), default=defaults.statistic,
+                   help="statistic of the timed runs stored/reported as the latency (default p50; min is robust on a busy machine)")
 
 
 def bench_from_args(args: argparse.Namespace) -> BenchOptions:
-    bench = BenchOptions(args.threads, args.warmup_runs, args.warmup_time, args.min_runs, args.min_time, args.max_time, args.bench_batch, args.jit, args.clock)
+    bench = BenchOptions(args.threads, args.warmup_runs, args.warmup_time, args.min_runs, args.min_time, args.max_time, args.bench_batch, args.jit, args.clock, args.statistic)
     bench.validate()
     return bench
 

@@ -100,10 +100,33 @@ def check_deployable(run: Run) -> None:
 
 
 def predicted_cost(run: Run) -> dict[str, Any]:
+    """arch.json's prediction (LUT sums), plus the calibrated latency when its profile carries a calibration."""
     arch = run.arch() or {}
-    predicted = arch.get("predicted", {}) if isinstance(arch, dict) else {}
-    return {"latency_s": predicted.get("latency_s"), "energy_j": predicted.get("energy_j"),
-            "profile": arch.get("profile") if isinstance(arch, dict) else None}
+    if not isinstance(arch, dict):
+        arch = {}
+    predicted = arch.get("predicted", {}) or {}
+    out = {"latency_s": predicted.get("latency_s"), "energy_j": predicted.get("energy_j"), "profile": arch.get("profile")}
+    calibrated = _calibrated_latency(arch)
+    if calibrated is not None:
+        out["latency_calibrated_s"] = calibrated
+    return out
+
+
+def _calibrated_latency(arch: dict[str, Any]) -> float | None:
+    from .calibration import from_profile, predict_latency
+
+    path = arch.get("profile")
+    if not path or not Path(path).is_file() or not isinstance(arch.get("indices"), list):
+        return None
+    try:
+        from ..profiles import load_profile
+
+        profile = load_profile(path)
+        if from_profile(profile) is None or profile.width_mult != float(arch.get("width_mult", 1.0)):
+            return None
+        return predict_latency(profile, [int(i) for i in arch["indices"]])
+    except (UserError, ValueError, KeyError):
+        return None
 
 
 def target_slug(label: str) -> str:
@@ -170,9 +193,10 @@ def build_result(req: DeployRequest, exported: ExportedModel, doc: dict, session
         "run": req.run.id,
         "complete": True,
         "measured": {
-            "latency_s": latency["p50"],
+            "latency_s": latency[req.bench.statistic],
             "energy_j": energy_j,
-            "statistic": "p50",
+            "statistic": req.bench.statistic,
+            "clock": req.bench.clock,
             "stats": latency,
             "energy": energy_info,
             "energy_source": req.energy.describe(),

@@ -25,6 +25,7 @@ from .runner import AgentSession, agent_hash, open_target, space_job
 from .ssh import AuthError, DeadlineExceeded, HostKeyError
 
 EXTRAS = ("stem", "head")
+STATISTICS = ("p50", "min", "mean")
 PARTIAL_SUFFIX = ".partial.json"
 
 
@@ -39,10 +40,13 @@ class BenchOptions:
     batch: int = 1
     jit: str = "freeze"
     clock: str = "wall"
+    statistic: str = "p50"
 
     def validate(self) -> None:
         if self.jit not in ("eager", "trace", "freeze"):
             raise UserError(f"--jit {self.jit!r}: expected eager, trace or freeze")
+        if self.statistic not in STATISTICS:
+            raise UserError(f"--statistic {self.statistic!r}: expected one of {', '.join(STATISTICS)}")
         if self.clock not in ("wall", "cpu"):
             raise UserError(f"--clock {self.clock!r}: expected wall or cpu")
         if self.clock == "cpu" and self.threads != 1:
@@ -142,7 +146,8 @@ def profile_target(req: ProfileRequest, progress: ProgressCallback | None = None
             _notify(progress, Progress(kept, len(keys), "", message=f"{exc}; reconnecting ({attempt}/{req.connect.retries}), {kept} blocks kept"))
             time.sleep(req.connect.retry_wait_s * attempt)
     profile = build_profile(req, space, state, time.monotonic() - started)
-    header = f"Device profile measured by hanna-tui profile on {req.connect.target} ({_now()}).\nLatency: p50 of the timed runs; spread: p90/p50."
+    header = (f"Device profile measured by hanna-tui profile on {req.connect.target} ({_now()}).\n"
+              f"Latency: {req.bench.statistic} of the timed runs ({req.bench.clock} clock); spread: p90/p50.")
     save_profile(profile, req.out, header=header)
     try:
         os.unlink(partial_path(req.out))
@@ -170,7 +175,7 @@ def _measure(req: ProfileRequest, space: SearchSpace, state: dict, missing: list
             key = record["key"] if record["kind"] == "extra" else cell_key(*record["key"])
             state["records"][key] = record
             atomic_write_json(partial_path(req.out), state)
-            _notify(progress, Progress(len(state["records"]), len(keys), key, record["latency"]["p50"]))
+            _notify(progress, Progress(len(state["records"]), len(keys), key, record["latency"][req.bench.statistic]))
 
         deadline = req.deadline_s or estimate_deadline(len(missing), req.bench)
         doc = session.run_job(job, deadline, on_event)
@@ -207,7 +212,7 @@ def _now() -> str:
 def build_profile(req: ProfileRequest, space: SearchSpace, state: dict, elapsed_s: float) -> DeviceProfile:
     records = state["records"]
     rows, cols = space.num_layers, len(CANDIDATE_NAMES)
-    p50 = [[0.0] * cols for _ in range(rows)]
+    main = [[0.0] * cols for _ in range(rows)]
     mean = [[0.0] * cols for _ in range(rows)]
     clocks = {(name, stat): [[0.0] * cols for _ in range(rows)] for name in ("wall", "cpu") for stat in ("p50", "min")}
     spread = [[0.0] * cols for _ in range(rows)]
@@ -216,7 +221,7 @@ def build_profile(req: ProfileRequest, space: SearchSpace, state: dict, elapsed_
         for c in layer.allowed:
             rec = records[cell_key(layer.index, c)]
             lat = rec["latency"]
-            p50[layer.index][c] = lat["p50"] * 1e3
+            main[layer.index][c] = lat[req.bench.statistic] * 1e3
             mean[layer.index][c] = lat["mean"] * 1e3
             spread[layer.index][c] = lat["p90"] / lat["p50"] if lat["p50"] > 0 else 1.0
             for (name, stat), table in clocks.items():
@@ -230,7 +235,7 @@ def build_profile(req: ProfileRequest, space: SearchSpace, state: dict, elapsed_
         space_name=space.name,
         input_shape=[req.bench.batch, 3, space.input_size, space.input_size],
         width_mult=space.width_mult,
-        latency=LookupTable("ms", p50, "p50 of the timed runs of one block forward at the layer's input shape"),
+        latency=LookupTable("ms", main, f"{req.bench.statistic} ({req.bench.clock} clock) of the timed runs of one block forward at the layer's input shape"),
         energy=LookupTable("mJ", energy, f"energy of one block forward ({req.energy.describe()})") if energy is not None else None,
         extra={
             "latency_mean": LookupTable("ms", mean, "mean of the timed runs"),
@@ -269,7 +274,7 @@ def _measurement(req: ProfileRequest, state: dict, elapsed_s: float) -> dict[str
         "tool": "hanna-tui profile",
         "date": _now(),
         "target": req.connect.target,
-        "statistic": "p50",
+        "statistic": req.bench.statistic,
         "threads": int(board.get("threads", req.bench.threads)),
         "batch": req.bench.batch,
         "warmup_runs": req.bench.warmup_runs,
@@ -288,7 +293,7 @@ def _measurement(req: ProfileRequest, state: dict, elapsed_s: float) -> dict[str
     }
     for name in EXTRAS:
         if name in records:
-            out[f"{name}_ms"] = records[name]["latency"]["p50"] * 1e3
+            out[f"{name}_ms"] = records[name]["latency"][req.bench.statistic] * 1e3
             for clock in ("wall", "cpu"):
                 if clock in records[name]:
                     out[f"{name}_{clock}_ms"] = records[name][clock]["p50"] * 1e3

@@ -58,6 +58,8 @@ def result_text(result: dict[str, Any]) -> str:
             f"[b]{result.get('target', '?')}[/b]  {result.get('time', '')}  {board.get('model', '')}",
             f"latency  measured {fmt_ms(m.get('latency_s'))}{ratio(m.get('latency_s'), p.get('latency_s'))}   predicted {fmt_ms(p.get('latency_s'))}",
             f"energy   measured {fmt_mj(m.get('energy_j'))}{ratio(m.get('energy_j'), p.get('energy_j'))}   predicted {fmt_mj(p.get('energy_j'))}",
+            *([f"         calibrated prediction {fmt_ms(p['latency_calibrated_s'])}{ratio(m.get('latency_s'), p['latency_calibrated_s'])}"]
+              if p.get("latency_calibrated_s") else []),
             f"runs {stats.get('n', '?')}  p50 {fmt_ms(stats.get('p50'))}  p90 {fmt_ms(stats.get('p90'))}  p99 {fmt_ms(stats.get('p99'))}  std {fmt_ms(stats.get('std'))}",
         ]
     )

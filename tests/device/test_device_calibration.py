@@ -38,3 +38,25 @@ def test_calibration_round_trips_through_the_profile(tmp_path, repo_root):
     assert from_profile(loaded) == Calibration(0.9, 0.004, 10, 3.2)
     assert predict_latency(loaded, choices) == pytest.approx(0.9 * plain + 0.004)
     assert predict_latency(loaded, choices, calibrated=False) == pytest.approx(plain)
+
+
+def test_deploy_prediction_adds_the_calibrated_latency(tmp_path, repo_root):
+    import json
+
+    from hanna_tui.device.deploy import predicted_cost
+    from hanna_tui.store import create_run
+
+    profile = load_profile(repo_root / "profiles" / "rpi3b-hanna.toml")
+    choices = [layer.allowed[-1] for layer in profile.space().layers]
+    plain = CostModel(profile).arch_cost(choices).latency_s
+    profile.calibration = Calibration(2.0, 0.001, 10).to_dict()
+    save_profile(profile, tmp_path / "cal.toml")
+    run = create_run("pred", root=tmp_path / "runs")
+    arch = {"space": "fbnet-cifar10", "width_mult": 1.0, "indices": choices, "profile": str(tmp_path / "cal.toml"),
+            "predicted": {"latency_s": plain, "energy_j": 0.1}}
+    (run.path / "arch.json").write_text(json.dumps(arch))
+    predicted = predicted_cost(run)
+    assert predicted["latency_s"] == plain and predicted["latency_calibrated_s"] == pytest.approx(2 * plain + 0.001)
+    arch["profile"] = str(repo_root / "profiles" / "rpi3b-hanna.toml")  # no calibration there
+    (run.path / "arch.json").write_text(json.dumps(arch))
+    assert "latency_calibrated_s" not in predicted_cost(run)
