@@ -37,15 +37,16 @@ synthetic_train = 256
 synthetic_test = 128
 [base.search]
 mode = "sampled"
-epochs = 2
+epochs = {epochs}
 warmup_epochs = 1
 batch_size = 32
 """
 
 
-def write_batch(tmp_path: Path, name: str, extra: str) -> Path:
+def write_batch(tmp_path: Path, name: str, extra: str, epochs: int = 2) -> Path:
+    """A tiny search (epochs = 1 trains weights only; 2 also trains theta once)."""
     path = tmp_path / f"{name}.toml"
-    path.write_text(f'[batch]\nname = "{name}"\nruns_root = "{tmp_path / "runs"}"\n' + extra + TINY, encoding="utf-8")
+    path.write_text(f'[batch]\nname = "{name}"\nruns_root = "{tmp_path / "runs"}"\n' + extra + TINY.format(epochs=epochs), encoding="utf-8")
     return path
 
 
@@ -89,7 +90,7 @@ def snapshot(run_dir: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_sweep_killed_midway_resumes_without_redoing_finished_runs(tmp_path: Path) -> None:
-    config = write_batch(tmp_path, "kill4", "concurrency = 2\n[sweep]\ngrid = {alpha = [0.1, 0.4], gamma = [0.1, 0.4]}\n")
+    config = write_batch(tmp_path, "kill4", "concurrency = 2\n[sweep]\ngrid = {alpha = [0.1, 0.4], gamma = [0.1, 0.4]}\n", epochs=1)
     batch_dir = tmp_path / "runs" / "kill4"
     proc = start(config)
     wait_for(lambda: batch_dir.is_dir() and any(finished(d) for d in run_dirs(batch_dir)), proc)
@@ -177,7 +178,7 @@ gamma = 0.6
 
 def test_batch_killed_alone_leaves_its_search_running_and_the_rerun_adopts_it(tmp_path: Path) -> None:
     """kill -9 of the batch process only (not its group): the search goes on; the re-run waits for it."""
-    config = write_batch(tmp_path, "adopt", '[[sweep.settings]]\nname = "one"\n"search.epochs" = 1\n"search.warmup_epochs" = 1\n')
+    config = write_batch(tmp_path, "adopt", "[base]\n", epochs=1)
     batch_dir = tmp_path / "runs" / "adopt"
 
     def searching() -> bool:
