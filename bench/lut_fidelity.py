@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from hanna_tui.device.calibration import Calibration, fit_linear, mape, spearman, within
+from hanna_tui.device.calibration import Calibration, fit_linear, fit_two, mape, spearman, weight_params, within
 from hanna_tui.device.local import LocalTarget
 from hanna_tui.device.profiler import BenchOptions, ConnectOptions, ProfileRequest, profile_target
 from hanna_tui.device.runner import AgentSession
@@ -49,6 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="clock of the profile's main table (default cpu: this machine is shared; all are reported)")
     p.add_argument("--statistic", choices=STATS, default="min", help="statistic of the profile's main table (default min)")
     p.add_argument("--save-profile", help="write the profile with its [calibration] section here")
+    p.add_argument("--dump", help="write the per-architecture sums and measurements (JSON) here")
     return p.parse_args(argv)
 
 
@@ -125,6 +126,9 @@ def fidelity(profile: DeviceProfile, archs: list[list[int]], measured: list[floa
     stem_head = (float(m.get(f"stem_{clock}{suffix}_ms", 0)) + float(m.get(f"head_{clock}{suffix}_ms", 0))) / 1e3
     cal = fit_linear(sums[:k], measured[:k])
     held_sums, held = sums[k:], measured[k:]
+    params = [weight_params(profile.space(), c) / 1e6 for c in archs]
+    a, b, c = fit_two(sums[:k], params[:k], measured[:k])
+    two = [a * s + b * p + c for s, p in zip(held_sums, params[k:], strict=True)]
     return {
         "measured_ms": {"min": round(min(measured) * 1e3, 3), "max": round(max(measured) * 1e3, 3)},
         "plain_sum": scores(sums, measured),
@@ -132,6 +136,8 @@ def fidelity(profile: DeviceProfile, archs: list[list[int]], measured: list[floa
         "plain_sum_heldout": scores(held_sums, held),
         "calibrated_heldout": scores([cal.predict(s) for s in held_sums], held),
         "calibration": {"fitted_on": k, "scale": round(cal.scale, 4), "offset_ms": round(cal.offset_s * 1e3, 4)},
+        "calibrated_with_weights_heldout": scores(two, held),
+        "weights_term": {"scale": round(a, 4), "ms_per_mparam": round(b * 1e3, 4), "offset_ms": round(c * 1e3, 4)},
     }, cal
 
 
@@ -163,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.save_profile:  # the calibration of the profile's own table
             profile.calibration = cals[main].to_dict()
             save_profile(profile, args.save_profile)
+    if args.dump:
+        raw = {"archs": archs, "measured": {f"{c}_{st}": v for (c, st), v in measured.items()},
+               "sums": {f"{c}_{st}": lut_sums(profile, archs, c, st) for c in CLOCKS for st in STATS}}
+        Path(args.dump).write_text(json.dumps(raw))
     print(json.dumps(result))
     return 0
 

@@ -4,6 +4,10 @@ overheads; a linear calibration fitted on a few measured networks corrects that.
 Stored in the profile's optional [calibration] section:
     method = "linear"; scale; offset_s; fitted_on (networks); fit_mape (on those networks)
 predicted_s = scale * sum_of_block_latencies_s + offset_s
+
+weight_params() gives the weights of an architecture (pure Python), the feature of the
+two-term model that bench/lut_fidelity.py tries too: isolated blocks keep their weights in cache,
+a whole network streams them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from ..cost import CostModel
 from ..profiles import DeviceProfile
+from ..space import CANDIDATES, SearchSpace
 
 
 @dataclass(frozen=True)
@@ -92,3 +97,40 @@ def spearman(a: list[float], b: list[float]) -> float:
     cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
     var = math.sqrt(sum((x - ma) ** 2 for x in ra) * sum((y - mb) ** 2 for y in rb))
     return cov / var if var else 0.0
+
+
+def block_params(space: SearchSpace, layer_index: int, cand_index: int) -> int:
+    """Weights of one candidate block (convolutions and BatchNorm affine), as blocks.py builds it."""
+    cand, layer = CANDIDATES[cand_index], space.layers[layer_index]
+    if cand.is_skip:
+        return 0
+    mid = layer.c_in * cand.expansion
+    g = cand.group
+    return layer.c_in * mid // g + 2 * mid + mid * cand.kernel * cand.kernel + 2 * mid + mid * layer.c_out // g + 2 * layer.c_out
+
+
+def weight_params(space: SearchSpace, choices: list[int]) -> int:
+    return sum(block_params(space, i, c) for i, c in enumerate(choices))
+
+
+def fit_two(x1: list[float], x2: list[float], y: list[float]) -> tuple[float, float, float]:
+    """Least squares y = a*x1 + b*x2 + c with 1/y^2 weights (relative errors); returns (a, b, c)."""
+    rows = [(a, b, 1.0) for a, b in zip(x1, x2, strict=True)]
+    w = [1.0 / (v * v) for v in y]
+    ata = [[sum(wi * r[i] * r[j] for wi, r in zip(w, rows, strict=True)) for j in range(3)] for i in range(3)]
+    aty = [sum(wi * r[i] * v for wi, r, v in zip(w, rows, y, strict=True)) for i in range(3)]
+    return tuple(_solve3(ata, aty))
+
+
+def _solve3(a: list[list[float]], b: list[float]) -> list[float]:
+    m = [row[:] + [v] for row, v in zip(a, b, strict=True)]
+    for col in range(3):
+        pivot = max(range(col, 3), key=lambda r: abs(m[r][col]))
+        m[col], m[pivot] = m[pivot], m[col]
+        if m[col][col] == 0:
+            return [0.0, 0.0, 0.0]
+        for r in range(3):
+            if r != col:
+                f = m[r][col] / m[col][col]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col], strict=True)]
+    return [m[i][3] / m[i][i] for i in range(3)]

@@ -60,3 +60,17 @@ def test_deploy_prediction_adds_the_calibrated_latency(tmp_path, repo_root):
     arch["profile"] = str(repo_root / "profiles" / "rpi3b-hanna.toml")  # no calibration there
     (run.path / "arch.json").write_text(json.dumps(arch))
     assert "latency_calibrated_s" not in predicted_cost(run)
+
+
+def test_weight_params_match_the_torch_blocks_and_two_term_fit():
+    from hanna_tui.device.calibration import block_params, fit_two
+    from hanna_tui.space import get_space
+    from hanna_tui.space.blocks import build_layer_block
+
+    space = get_space("fbnet-cifar10", 0.25)
+    for layer in space.layers:
+        for cand in layer.allowed:
+            expected = sum(p.numel() for p in build_layer_block(space, layer.index, cand).parameters())
+            assert block_params(space, layer.index, cand) == expected
+    a, b, c = fit_two([1, 2, 3, 4], [1, 0, 1, 0], [3, 3, 7, 7])
+    assert (a, b, c) == (pytest.approx(2), pytest.approx(2), pytest.approx(-1))
