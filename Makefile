@@ -26,7 +26,7 @@ sshd-package:
 	@test -x /usr/sbin/sshd || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server >/dev/null)
 
 demo: $(STAMP)
-	$(VENV)/bin/hanna-tui --batch examples/demo.toml
+	@$(VENV)/bin/hanna-tui --batch examples/demo.toml
 
 bench: $(STAMP)
 	$(PY) bench/search_step.py
