@@ -205,6 +205,8 @@ class HistoryScreen(Screen):
         if tabs.active == tab:
             self.apply()
         tabs.active = tab
+        if tab == "table":
+            self.action_focus_table()
 
     def action_next_source(self) -> None:
         self.source = SOURCES[(SOURCES.index(self.source) + 1) % len(SOURCES)]

@@ -20,6 +20,7 @@ from .fmt import SCALES_J, SCALES_S, num, pick_scale
 from .render import table_heatmap
 
 SKIP = CANDIDATE_NAMES.index("skip")
+QUIRKS_SHOWN = 4
 
 
 def quirks(profile: DeviceProfile) -> tuple[list[str], dict[str, set[tuple[int, int]]]]:
@@ -54,11 +55,18 @@ def info_table(profile: DeviceProfile, path: Path) -> Table:
         t.add_row(f"device.{key}", str(value))
     t.add_row("space", f"{profile.space_name} (input {profile.input_shape}, width {profile.width_mult:g})")
     t.add_row("units", f"latency stored in {profile.latency.unit}, energy {'stored in ' + profile.energy.unit if profile.energy else 'absent (no sensor)'}")
-    for section in (profile.provenance, profile.measurement):
-        for key, value in section.items():
-            t.add_row(key, str(value))
     if profile.extra:
         t.add_row("extra tables", ", ".join(f"{k} [{v.unit}]" for k, v in profile.extra.items()))
+    return t
+
+
+def provenance_table(profile: DeviceProfile) -> Table:
+    t = Table.grid(padding=(0, 1))
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    for title, section in (("provenance", profile.provenance), ("measurement", profile.measurement)):
+        for key, value in section.items():
+            t.add_row(f"{title}.{key}", str(value))
     return t
 
 
@@ -75,7 +83,7 @@ class ProfilesScreen(Screen):
                 classes="empty-state",
             )
         else:
-            with Horizontal():
+            with Horizontal(id="profiles-body"):
                 options = []
                 for i, (path, prof) in enumerate(self.entries):
                     label = f"{path.stem}\n  {prof.device_name}" if isinstance(prof, DeviceProfile) else f"{path.stem}\n  [red]invalid[/red]"
@@ -86,6 +94,7 @@ class ProfilesScreen(Screen):
                     yield Static("", id="profile-quirks")
                     yield Static("", id="latency-heat")
                     yield Static("", id="energy-heat")
+                    yield Static("", id="profile-provenance")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -102,17 +111,18 @@ class ProfilesScreen(Screen):
         lat_w, ener_w = self.query_one("#latency-heat", Static), self.query_one("#energy-heat", Static)
         if isinstance(prof, ConfigError):
             info.update(Text(f"{path}: not a valid profile\n{prof}", style="bold red"))
-            for w in (quirk_w, lat_w, ener_w):
+            for w in (quirk_w, lat_w, ener_w, self.query_one("#profile-provenance", Static)):
                 w.update("")
             return
         info.update(info_table(prof, path))
+        self.query_one("#profile-provenance", Static).update(provenance_table(prof))
         notes, marks = quirks(prof)
         quirk_text = Text("quirks: ", style="bold")
         quirk_text.append(f"{len(notes)} found\n" if notes else "none found\n")
-        for note in notes[:12]:
+        for note in notes[:QUIRKS_SHOWN]:
             quirk_text.append(f"  • {note}\n", style="yellow")
-        if len(notes) > 12:
-            quirk_text.append(f"  … and {len(notes) - 12} more\n", style="dim")
+        if len(notes) > QUIRKS_SHOWN:
+            quirk_text.append(f"  … and {len(notes) - QUIRKS_SHOWN} more (marked ! in the tables)\n", style="dim")
         quirk_w.update(quirk_text)
         mask = prof.space().mask()
         lat = prof.latency_s()

@@ -58,15 +58,14 @@ def table_heatmap(table: list[list[float]], mask: list[list[bool]], unit: str, f
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
     span = (hi - lo) or 1.0
     text = Text()
-    text.append(f"layer {'':1s}" + "".join(f"{s:>7s}" for s in SHORT) + f"   [{unit}]\n", style="bold")
+    text.append("lyr  " + "".join(f"{s:>5s} " for s in SHORT) + f" [{unit}]\n", style="bold")
     for i, row in enumerate(table):
-        text.append(f"{i:>5d}  ")
+        text.append(f"{i:>3d}  ")
         for j, value in enumerate(row):
             if not mask[i][j]:
-                text.append("       ")
+                text.append("      ")
                 continue
             flag = "!" if (i, j) in marks else " "
-            text.append(" ")
             text.append(f"{_cell(value / factor)}{flag}", style=ramp((value - lo) / span))
         text.append("\n")
     return text
