@@ -1,6 +1,6 @@
 """Dashboard latency: keypress-to-repaint on the knobs screen while a search runs, and history opening time.
 
-Prints one JSON line. Goals: knob_p95_ms <= 50, history_open_s <= 1.0 (1,000 runs on disk).
+Prints one JSON line (--plain-worker: the background search as an ordinary process, for comparison). Goals: knob_p95_ms <= 50, history_open_s <= 1.0 (1,000 runs on disk).
 
 - 1,000 finished runs are generated under a temporary runs directory;
 - a real search (`hanna-tui search`, demo config, started exactly as the dashboard starts it:
@@ -39,7 +39,7 @@ from hanna_tui.fsutil import atomic_write_json  # noqa: E402
 from hanna_tui.profiles import load_profile  # noqa: E402
 from hanna_tui.store import Run  # noqa: E402
 from hanna_tui.tui import fmt  # noqa: E402
-from hanna_tui.tui.launch import LaunchForm, launch_search  # noqa: E402
+from hanna_tui.tui.launch import LaunchForm, launch_search, spawn_detached  # noqa: E402
 from hanna_tui.tui.runindex import RunIndex  # noqa: E402
 
 N_RUNS = 1000
@@ -62,12 +62,20 @@ def generate_runs(root: Path, n: int) -> None:
         atomic_write_json(path / "arch.json", {"predicted": {"latency_s": lat, "energy_j": ener}, "choices": ["skip"] * 22})
 
 
-def start_search(root: Path):
+def plain_spawn(cmd, log_path: Path):
+    """The search as an ordinary child: default torch threads, default priority (for comparison)."""
+    import subprocess
+
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def start_search(root: Path, plain: bool):
     if not (REPO / "hanna_tui" / "commands" / "search.py").exists():
         return None, None
     form = LaunchForm(0.2, 0.6, 0.2, 0.3, profile=str(REPO / "profiles" / "rpi3b-hanna.toml"), epochs=30, name="bench-bg")
-    run, proc = launch_search(form, root=root)
-    return run, proc
+    form.threads = 0 if plain else 1
+    return launch_search(form, root=root, spawn=plain_spawn if plain else spawn_detached)
 
 
 class Terminal:
@@ -183,11 +191,12 @@ def cold_index(root: Path) -> float:
 
 
 def main() -> None:
+    plain = "--plain-worker" in sys.argv[1:]
     with tempfile.TemporaryDirectory(prefix="hanna-bench-") as tmp:
         root = Path(tmp) / "runs"
         generate_runs(root, N_RUNS)
         os.environ["HANNA_RUNS"] = str(root)
-        run, proc = start_search(root)
+        run, proc = start_search(root, plain)
         try:
             if proc is not None:
                 deadline = time.time() + 60
@@ -196,6 +205,7 @@ def main() -> None:
             running = proc is not None and proc.poll() is None and Run(run.path).status().get("state") == "running"
             result = measure(root)
             result["search_running"] = running
+            result["search_worker"] = "plain (default threads, nice 0)" if plain else "1 torch thread, nice 10 (as the dashboard starts it)"
             result["runs_on_disk"] = sum(1 for _ in root.iterdir())
             result["history_cold_index_s"] = round(cold_index(root), 3)
             result["search_still_running"] = proc is not None and proc.poll() is None

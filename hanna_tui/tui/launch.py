@@ -40,6 +40,7 @@ class LaunchForm:
     mode: str = "sampled"
     seed: int = 0
     name: str = "tui"
+    threads: int = 1  # torch threads of the search: one leaves the other core to the dashboard
 
 
 def build_config(form: LaunchForm, base: SearchConfig | None = None) -> SearchConfig:
@@ -47,7 +48,7 @@ def build_config(form: LaunchForm, base: SearchConfig | None = None) -> SearchCo
     cfg = base or demo_config()
     cfg.run.name = form.name
     cfg.run.seed = form.seed
-    cfg.run.threads = 1
+    cfg.run.threads = form.threads
     cfg.space.name = form.space
     cfg.profile.path = str(Path(form.profile).resolve())
     cfg.knobs.alpha, cfg.knobs.beta, cfg.knobs.gamma, cfg.knobs.delta = form.alpha, form.beta, form.gamma, form.delta

@@ -95,15 +95,16 @@ class RunsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.ensure_index()
-        self.runs_changed()
         self.ready = True
+        if self.is_current:  # a screen built ahead in the background fills itself when shown
+            self.app.ensure_index()
+            self.runs_changed()
         self.query_one("#runs-table", DataTable).focus()
 
     def on_screen_resume(self) -> None:
-        if not getattr(self, "ready", False) or not getattr(self, "_resumed_once", False):
-            self._resumed_once = True
+        if not getattr(self, "ready", False) or not self.is_current:
             return
+        self.app.ensure_index()
         self.app.index.refresh()
         self.runs_changed()
 
