@@ -75,8 +75,8 @@ def dumps_toml(data: dict[str, Any], _prefix: str = "") -> str:
     out = "\n".join(lines)
     for key, table in tables:
         name = f"{_prefix}{_key(key)}"
-        body = dumps_toml(table, name + ".")
-        out += ("\n\n" if out else "") + f"[{name}]\n" + body
+        body = dumps_toml(table, name + ".").rstrip("\n")
+        out = out.rstrip("\n") + ("\n\n" if out else "") + f"[{name}]" + (f"\n{body}" if body else "")
     return out + ("\n" if out and not out.endswith("\n") else "")
 
 
