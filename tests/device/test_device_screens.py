@@ -96,3 +96,16 @@ async def test_profile_target_screen_writes_a_profile(tmp_path, monkeypatch):
         assert profile.width_mult == 0.25
         bar = screen.query_one("#profile-progress", ProgressBar)
         assert bar.total == bar.progress == 193
+
+
+@sync
+async def test_dashboard_f5_opens_the_deploy_screen(tmp_path, monkeypatch):
+    from hanna_tui.tui.app import HannaApp
+
+    monkeypatch.setenv("HANNA_SSH_CONFIG", str(tmp_path / "no-config"))
+    app = HannaApp(runs_root=tmp_path / "runs", profiles=tmp_path / "profiles", poll_s=60)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        assert isinstance(app.screen, DeployScreen)
+        assert "no runs with a childnet yet" in str(app.screen.query_one("#deploy-runs", OptionList).get_option_at_index(0).prompt)
