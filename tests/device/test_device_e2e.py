@@ -12,7 +12,7 @@ import pytest
 
 from hanna_tui.cli import main
 from hanna_tui.device.profiler import BenchOptions, ConnectOptions, ProfileRequest, partial_path, profile_target
-from hanna_tui.profiles import load_profile
+from hanna_tui.profiles import load_profile, save_profile
 from hanna_tui.space import get_space
 from hanna_tui.store import Run, create_run, summarize
 
@@ -22,10 +22,10 @@ CHOICES = ["k3_e1", "k3_e1_g2", "skip", "k5_e3", "k3_e6", "k5_e1", "skip", "k3_e
            "k5_e1_g2", "k3_e3", "k3_e1", "k3_e1", "skip", "k5_e3", "k3_e6", "skip", "k5_e1", "k3_e3", "k5_e6"]
 
 
-def make_run(root: Path) -> Run:
+def make_run(root: Path, profile: str | None = None) -> Run:
     run = create_run("deploy-test", root=root)
     arch = {"space": "fbnet-cifar10", "width_mult": 0.25, "num_classes": 10, "choices": CHOICES,
-            "predicted": {"latency_s": 0.004, "energy_j": 0.002}}
+            "predicted": {"latency_s": 0.004, "energy_j": 0.002}, "profile": profile}
     (run.path / "arch.json").write_text(json.dumps(arch))
     return run
 
@@ -139,12 +139,17 @@ def test_deploy_over_ssh_end_to_end(ssh_env, tmp_path, capsys):
     assert summary.measured_latency_s == measured["latency_s"] and summary.target == "board"
 
 
-def test_deploy_local_with_paper_energy(tmp_path, capsys):
-    run = make_run(tmp_path / "runs")
+def test_deploy_local_with_paper_energy_and_the_profiles_clock(tmp_path, capsys, repo_root):
+    profile = load_profile(repo_root / "profiles" / "rpi3b-hanna.toml")
+    profile.measurement = {"clock": "cpu", "statistic": "min", "threads": 1}
+    save_profile(profile, tmp_path / "cpu-min.toml")
+    run = make_run(tmp_path / "runs", str(tmp_path / "cpu-min.toml"))
     rc, out, err = cli(deploy_args(run, "local", "--json", "--energy", "paper:idle=0.30,active=0.55,volts=5.0"), capsys)
     assert rc == 0, err
     measured = json.loads(out)["measured"]
     assert measured["energy_j"] == pytest.approx(0.25 * 5.0 * measured["stats"]["mean"])
+    assert (measured["clock"], measured["statistic"]) == ("cpu", "min")  # like the profile that predicted it
+    assert measured["latency_s"] == measured["stats"]["min"]
 
 
 def test_deploy_local_with_fake_hwmon_sensor(tmp_path, capsys):
