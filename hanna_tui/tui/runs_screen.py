@@ -28,7 +28,7 @@ METRIC_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("expected energy E[ENER] (J)", ("ener",)),
     ("temperature", ("temperature",)),
 )
-COLUMNS = ("state", "progress", "run", "α", "β", "γ", "δ", "acc", "E[LAT]", "E[ENER]")
+COLUMNS = ("state", "progress", "run", "acc", "E[LAT]", "E[ENER]", "α", "β", "γ", "δ")
 EMPTY = (
     "No runs yet.\n\n"
     "• Press F1 (Knobs), set the knobs and press ctrl+s to launch a demo search on the shipped profile;\n"
@@ -53,10 +53,10 @@ def run_row(s: RunSummary) -> tuple[str, list[Any]]:
         Text(s.state, style=STATE_STYLE.get(s.state, "")),
         progress_bar(s.progress) + (f" {s.epoch}/{s.total_epochs}" if s.total_epochs else ""),
         s.id if len(s.id) <= 30 else s.id[:29] + "…",
-        *(f"{k[n]:g}" if isinstance(k.get(n), (int, float)) else "-" for n in ("alpha", "beta", "gamma", "delta")),
         fmt.pct(acc),
         fmt.num(s.pred_latency_s, "s", 3),
         fmt.num(s.pred_energy_j, "J", 3),
+        *(f"{k[n]:g}" if isinstance(k.get(n), (int, float)) else "-" for n in ("alpha", "beta", "gamma", "delta")),
     ]
     return s.id, cells
 
