@@ -110,7 +110,7 @@ def demo_config() -> SearchConfig:
     cfg.data.synthetic_test = 512
     cfg.data.image_size = 16
     cfg.search.mode = "sampled"
-    cfg.search.epochs = 20
+    cfg.search.epochs = 16
     cfg.search.warmup_epochs = 1
     cfg.search.batch_size = 64
     cfg.search.w_lr = 0.05
