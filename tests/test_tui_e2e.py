@@ -32,6 +32,18 @@ def tiny_config(path: Path) -> None:
     path.write_text(cfg.to_toml(), encoding="utf-8")
 
 
+def expected_vlat(alpha: float) -> str:
+    """The vLAT readout the knobs screen must show for alpha (other knobs from the demo config)."""
+    from hanna_tui.config import demo_config
+    from hanna_tui.cost import CostModel, Knobs, knob_readout
+    from hanna_tui.profiles import load_profile
+    from hanna_tui.tui import fmt
+
+    k = demo_config().knobs
+    model = CostModel(load_profile(REPO / "profiles" / "rpi3b-hanna.toml"))
+    return fmt.num(knob_readout(model, Knobs(alpha, k.beta, k.gamma, k.delta))["vlat"])
+
+
 class Tmux:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -39,6 +51,7 @@ class Tmux:
     def start(self, command: str, cwd: Path, env: dict[str, str]) -> None:
         exports = " ".join(f"{k}={v}" for k, v in env.items())
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", "-c", str(cwd), f"env {exports} {command}"], check=True)
+        subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", "100", "-y", "30"], capture_output=True)
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
@@ -83,8 +96,10 @@ def test_dashboard_in_tmux_follows_a_real_search(tmp_path) -> None:
         # the UI stays responsive while the search runs: edit a knob and see the readout move
         tmux.keys("F1")
         tmux.wait_for("Launch search", 10)
-        tmux.keys("End", "C-u", "0.9")
-        tmux.wait_for("0.9", 10)
+        for key in ("End", "C-u", "0", ".", "9"):
+            tmux.keys(key)
+            time.sleep(0.3)
+        tmux.wait_for(expected_vlat(0.9), 20)
         tmux.keys("F2")
         deadline = time.monotonic() + 240
         screen = ""
