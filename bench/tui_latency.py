@@ -1,6 +1,6 @@
 """Dashboard latency: keypress-to-repaint on the knobs screen while a search runs, and history opening time.
 
-Prints one JSON line (--plain-worker: the background search as an ordinary process, for comparison). Goals: knob_p95_ms <= 50, history_open_s <= 1.0 (1,000 runs on disk).
+Prints one JSON line (--plain-worker: the background search as an ordinary process, for comparison; --no-search: none). Goals: knob_p95_ms <= 50, history_open_s <= 1.0 (1,000 runs on disk).
 
 - 1,000 finished runs are generated under a temporary runs directory;
 - a real search (`hanna-tui search`, demo config, started exactly as the dashboard starts it:
@@ -196,7 +196,7 @@ def main() -> None:
         root = Path(tmp) / "runs"
         generate_runs(root, N_RUNS)
         os.environ["HANNA_RUNS"] = str(root)
-        run, proc = start_search(root, plain)
+        run, proc = (None, None) if "--no-search" in sys.argv[1:] else start_search(root, plain)
         try:
             if proc is not None:
                 deadline = time.time() + 60

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ..errors import UserError
 
 
@@ -15,6 +17,9 @@ def register(sub) -> None:
 
 
 def open_dashboard(args) -> int:
+    # Textual repaints on a frame clock; 120 frames/s halves the wait between a keystroke's
+    # update and its repaint (measured in bench/tui_latency.py). Set before textual is imported.
+    os.environ.setdefault("TEXTUAL_FPS", "120")
     try:
         from ..tui.app import DARK, LIGHT, HannaApp
     except ImportError as exc:  # pragma: no cover - textual is a dependency

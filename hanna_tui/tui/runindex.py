@@ -15,6 +15,7 @@ from typing import Any
 from ..store import Run, RunSummary, runs_root, summarize
 
 ACTIVE_STATES = ("queued", "running", "interrupted")
+FULL_EVERY = 30  # ticks between full rescans (finished runs can still gain a deploy result or a training)
 WATCHED = ("run.json", "status.json", "arch.json", "train/status.json", "deploy")
 
 
@@ -43,6 +44,8 @@ class RunIndex:
     entries: dict[str, _Entry] = field(default_factory=dict)
     version: int = 0
     _ticks: int = 0
+    _root_mtime: int = -1
+    _pending: bool = False  # a run directory without its run.json yet (being created)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def base(self) -> Path:
@@ -59,7 +62,11 @@ class RunIndex:
 
     def _refresh(self, full: bool) -> bool:
         self._ticks += 1
-        full = full or not self.entries or self._ticks % 10 == 0
+        full = full or not self.entries or self._ticks % FULL_EVERY == 0
+        root_mtime = _mtime(str(self.base()))
+        if not full and root_mtime == self._root_mtime and not self._pending:
+            return self._refresh_active()
+        self._root_mtime = root_mtime
         changed = False
         seen = set()
         old = self.entries
@@ -68,8 +75,12 @@ class RunIndex:
             scan = list(os.scandir(self.base()))
         except OSError:
             scan = []
+        self._pending = False
         for item in scan:
-            if not item.is_dir() or not os.path.isfile(os.path.join(item.path, "run.json")):
+            if not item.is_dir():
+                continue
+            if not os.path.isfile(os.path.join(item.path, "run.json")):
+                self._pending = True
                 continue
             seen.add(item.name)
             entry = old.get(item.name)
@@ -84,6 +95,25 @@ class RunIndex:
                 new[item.name] = _Entry(sig, summary)
         if set(old) - seen:
             changed = True
+        self.entries = new
+        if changed:
+            self.version += 1
+        return changed
+
+    def _refresh_active(self) -> bool:
+        """No run directory came or went (the root's mtime is unchanged): re-read only active runs."""
+        changed = False
+        new = dict(self.entries)
+        for name, entry in self.entries.items():
+            if entry.summary.state not in ACTIVE_STATES:
+                continue
+            path = entry.summary.path
+            sig = signature(path)
+            if entry.sig != sig or entry.summary.state in ("running", "interrupted"):
+                summary = summarize(Run(path))
+                if summary != entry.summary:
+                    changed = True
+                new[name] = _Entry(sig, summary)
         self.entries = new
         if changed:
             self.version += 1
