@@ -166,3 +166,18 @@ def test_failure_marks_the_run_failed(tmp_path: Path) -> None:
     assert status["state"] == "failed" and status["error"] == "RuntimeError: boom"
     assert "Traceback" in (run.path / "error.log").read_text()
     assert json.loads(run.status_path.read_text())["ended"]
+
+
+def test_sigterm_right_after_start_is_a_clean_cancel(tmp_path: Path) -> None:
+    cfg = tiny_config(tmp_path, epochs=1)
+    run_dir = tmp_path / "early"
+    proc = start_cli("search", "--config", str(cfg), "--run-dir", str(run_dir))
+    assert proc.stdout is not None and proc.stdout.readline().strip() == str(run_dir)
+    assert Run(run_dir).status()["pid"] == proc.pid
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 130
+    assert Run(run_dir).status()["state"] == "cancelled"
+    assert_readable(run_dir)
+    result = run_cli("search", "--run-dir", str(run_dir), "--resume")
+    assert result.returncode == 0, result.stderr
+    assert Run(run_dir).status()["state"] == "done" and Run(run_dir).metrics("resume")

@@ -11,6 +11,8 @@ Exit codes: 0 done, 1 the search failed (status failed, traceback in DIR/error.l
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,17 +117,11 @@ def existing_run(args) -> Run | None:
             raise UserError(f"--run-dir {args.run_dir}: not a run directory (no run.json) to resume")
         return None
     status = run_.status()
-    if status.get("state") == "running" and pid_alive(status.get("pid")) and status.get("pid") != _own_pid():
+    if status.get("state") == "running" and pid_alive(status.get("pid")) and status.get("pid") != os.getpid():
         raise UserError(f"--run-dir {args.run_dir}: a search is already running there (pid {status.get('pid')})")
     if not args.resume and run_.checkpoint_path.is_file():
         raise UserError(f"--run-dir {args.run_dir}: already has a checkpoint (expected --resume to continue it, or a new run directory)")
     return run_
-
-
-def _own_pid() -> int:
-    import os
-
-    return os.getpid()
 
 
 def open_run(args, prepared: Prepared) -> Run:
@@ -153,13 +149,18 @@ def run(args) -> int:
     if args.resume and cfg.profile.hash and cfg.profile.hash != prepared.profile.content_hash:
         sys.stderr.write(f"warning: {prepared.profile.path} changed since the run started (content hash differs)\n")
     cfg.profile.hash = prepared.profile.content_hash
+    from ..nas.search import StopFlag
+
+    stop = StopFlag()
+    stop.install()  # from here on SIGTERM/SIGINT cancel cleanly (the dashboard may signal the pid at once)
     run_ = open_run(args, prepared)
     run_.write_config_text(cfg.to_toml())
+    run_.update_status(pid=os.getpid(), host=socket.gethostname())
     print(run_.path, flush=True)
-    return start(args, run_, prepared)
+    return start(args, run_, prepared, stop)
 
 
-def start(args, run_: Run, prepared: Prepared) -> int:
+def start(args, run_: Run, prepared: Prepared, stop) -> int:
     from ..nas.search import Search, execute
 
     try:
@@ -167,4 +168,5 @@ def start(args, run_: Run, prepared: Prepared) -> int:
     except UserError as exc:
         run_.update_status(state="failed", error=str(exc))
         raise
+    search.stop = stop
     return execute(search, args.resume)

@@ -15,6 +15,8 @@ What the run directory gets (see hanna_tui.store):
   test CE and its LUT latency/energy). ``epoch`` is 1-based; lat in s, ener in J; ``lr`` is the
   learning rate of the optimizer that stepped (theta's in the theta phase);
 - theta.txt and theta/epoch_NNN.txt (NNN = epochs completed), arch.json (argmax) per epoch;
+- a ``resume`` record where a resumed run continues (records before it with a larger step belong
+  to the stretch that a kill -9 lost and was done again);
 - checkpoint.pt, atomically, after every epoch and on cancel (mid-epoch position included, so a
   cancelled run resumes at the next batch; a killed one at the start of the unfinished epoch).
 """
@@ -112,12 +114,15 @@ class StopFlag:
         self._old: dict[int, Any] = {}
 
     def install(self) -> None:
+        if self._old:
+            return
         for sig in (signal.SIGTERM, signal.SIGINT):
             self._old[sig] = signal.signal(sig, self._handle)
 
     def restore(self) -> None:
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
+        self._old = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.signal = signum
@@ -320,12 +325,14 @@ class Search:
         train = self.splits["train"]
         size = max(2, min(self.cfg.search.batch_size, images_wanted))
         plan = data_iter.batch_plan(min(len(train), images_wanted), size, 0, 0, 0, shuffle=False)
-        for images, _ in data_iter.iterate(train, plan, 0, self.cfg.data.workers):
-            self.stop.check()
-            with self.autocast():
-                self.model.forward_fixed(images.to(self.device), choices)
-        for m, momentum in zip(norms, saved, strict=True):
-            m.momentum = momentum
+        try:
+            for images, _ in data_iter.iterate(train, plan, 0, self.cfg.data.workers):
+                self.stop.check()
+                with self.autocast():
+                    self.model.forward_fixed(images.to(self.device), choices)
+        finally:
+            for m, momentum in zip(norms, saved, strict=True):
+                m.momentum = momentum
 
     @torch.no_grad()
     def evaluate(self, choices: list[int]) -> dict[str, float]:
@@ -420,7 +427,10 @@ def execute(search: Search, resume: bool) -> int:
 
     run = search.run
     if resume and search.load_checkpoint():
-        say(f"resuming at epoch {search.position.epoch + 1}, phase {search.position.phase}, batch {search.position.batch}")
+        p = search.position
+        say(f"resuming at epoch {p.epoch + 1}, phase {p.phase}, batch {p.batch}")
+        # readers drop records of the interrupted stretch: those after this line with a step above this one
+        run.log_metrics({"kind": "resume", "epoch": p.epoch + 1, "step": search.global_step, "phase": "resume"})
     run.update_status(
         state="running", pid=_pid(), host=socket.gethostname(), started=run.status().get("started") or now_iso(), resumed=now_iso() if resume else None,
         ended=None, error=None, total_epochs=search.cfg.search.epochs, device=str(search.device),
