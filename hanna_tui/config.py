@@ -214,6 +214,9 @@ def set_override(cfg: SearchConfig, dotted: str, raw: str, source: str = "--set"
     config_from_dict({section: {key: value}}, source, cfg)
 
 
-def resolve_path(path: str, base: Path) -> Path:
+def resolve_near(path: str, base: Path) -> Path:
+    """A relative path as given when it exists from the working directory, else next to its config file."""
     p = Path(path)
-    return p if p.is_absolute() else (base / p)
+    if p.is_absolute() or p.exists() or not (base / p).exists():
+        return p
+    return base / p

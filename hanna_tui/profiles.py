@@ -30,7 +30,7 @@ from typing import Any
 from .errors import ConfigError
 from .fsutil import atomic_write_text
 from .space import CANDIDATES, SearchSpace, get_space
-from .tomlio import dumps_toml, load_toml, loads_toml
+from .tomlio import dumps_toml, loads_toml
 
 FORMAT = "hanna-profile/1"
 LATENCY_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}

@@ -47,6 +47,22 @@ class Run:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self._events: Any = None
+
+    def enable_events(self) -> None:
+        """Also write every metric record (and theta images) as TensorBoard events under tensorboard/."""
+        from .tboard import EventSink
+
+        self._events = EventSink(self.path / "tensorboard")
+
+    def close_events(self) -> None:
+        if self._events is not None:
+            self._events.close()
+            self._events = None
+
+    def log_theta_image(self, step: int, probs: list[list[float]]) -> None:
+        if self._events is not None:
+            self._events.theta_image(step, probs)
 
     @property
     def id(self) -> str:
@@ -96,6 +112,8 @@ class Run:
     def log_metrics(self, record: dict[str, Any]) -> None:
         record.setdefault("time", time.time())
         append_jsonl(self.metrics_path, record)
+        if self._events is not None:
+            self._events.scalars(int(record.get("step", record.get("epoch", 0)) or 0), event_scalars(record))
 
     def metrics(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [r for r in iter_jsonl(self.metrics_path) if kind is None or r.get("kind") == kind]
@@ -124,6 +142,17 @@ class Run:
         if state == "running" and status.get("host") == socket.gethostname() and not pid_alive(status.get("pid")):
             return "interrupted"
         return state
+
+
+def event_scalars(record: dict[str, Any]) -> dict[str, float]:
+    """TensorBoard tags of a metric record: KIND/PHASE/NAME (interval/theta/loss, epoch/eval/acc, ...)."""
+    prefix = "/".join(str(record[k]) for k in ("kind", "phase") if record.get(k))
+    skip = {"kind", "phase", "step", "epoch", "time"}
+    return {
+        f"{prefix}/{key}": value
+        for key, value in record.items()
+        if key not in skip and isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
 
 
 def pid_alive(pid: Any) -> bool:

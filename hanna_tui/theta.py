@@ -61,7 +61,7 @@ def read_theta(path: str | os.PathLike, space: SearchSpace) -> Theta:
 def softmax_allowed(theta: Theta, space: SearchSpace, temperature: float = 1.0) -> list[list[float]]:
     """Per-layer softmax over the allowed candidates; padded cells get probability 0."""
     probs = []
-    for row, layer in zip(theta, space.layers):
+    for row, layer in zip(theta, space.layers, strict=True):
         peak = max(row[j] for j in layer.allowed)
         exps = {j: math.exp((row[j] - peak) / temperature) for j in layer.allowed}
         total = sum(exps.values())
@@ -72,7 +72,7 @@ def softmax_allowed(theta: Theta, space: SearchSpace, temperature: float = 1.0) 
 def argmax_choices(theta: Theta, space: SearchSpace) -> list[int]:
     """Index of the largest theta among the allowed candidates of each layer (first on ties)."""
     choices = []
-    for row, layer in zip(theta, space.layers):
+    for row, layer in zip(theta, space.layers, strict=True):
         best = layer.allowed[0]
         for j in layer.allowed:
             if row[j] > row[best]:
@@ -86,7 +86,7 @@ def sample_choices(theta: Theta, space: SearchSpace, seed: int) -> list[int]:
     rng = random.Random(seed)
     probs = softmax_allowed(theta, space)
     choices = []
-    for p, layer in zip(probs, space.layers):
+    for p, layer in zip(probs, space.layers, strict=True):
         allowed = list(layer.allowed)
         choices.append(rng.choices(allowed, weights=[p[j] for j in allowed])[0])
     return choices

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import SearchConfig, config_from_dict, load_config
+from ..config import SearchConfig, config_from_dict, load_config, resolve_near
 from ..errors import ConfigError
 from ..tomlio import load_toml
 
@@ -178,19 +178,11 @@ def _base_config(table: dict[str, Any], source: str, here: Path) -> SearchConfig
     if ref is not None:
         if not isinstance(ref, str):
             raise ConfigError(source, "base.config", f"expected a path to a search config (string), got {ref!r}")
-        start = load_config(_near(ref, here))
+        start = load_config(resolve_near(ref, here))
     cfg = config_from_dict(table, f"{source}: base", start)
-    cfg.profile.path = str(_near(cfg.profile.path, here))
+    cfg.profile.path = str(resolve_near(cfg.profile.path, here))
     _check_profile(cfg, source)
     return cfg
-
-
-def _near(path: str, here: Path) -> Path:
-    """A relative path as given when it exists from the working directory, else next to the batch file."""
-    p = Path(path)
-    if p.is_absolute() or p.exists() or not (here / p).exists():
-        return p
-    return here / p
 
 
 def _check_profile(cfg: SearchConfig, source: str) -> None:

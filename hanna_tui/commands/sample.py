@@ -65,7 +65,7 @@ def run(args) -> int:
 
 def render_text(arch: dict, out: Path | None) -> str:
     lines = [f"childnet ({arch['method']}) on {arch['space']}, profile {arch['profile']}"]
-    for i, (name, p) in enumerate(zip(arch["choices"], arch["probabilities"])):
+    for i, (name, p) in enumerate(zip(arch["choices"], arch["probabilities"], strict=True)):
         lines.append(f"  layer {i:2d}  {name:9s}  p={p:.3f}")
     pred = arch["predicted"]
     lines.append(f"predicted latency {fmt_num(pred['latency_s'], 's')}, energy {fmt_num(pred['energy_j'], 'J')}")

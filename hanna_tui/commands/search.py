@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import SearchConfig, demo_config, load_config, set_override
+from ..config import SearchConfig, demo_config, load_config, resolve_near, set_override
 from ..errors import UserError
 from ..profiles import DeviceProfile, check_profile_matches, load_profile
 from ..store import Run, create_run, create_run_at, pid_alive
@@ -65,21 +65,13 @@ def load_search_config(args) -> tuple[SearchConfig, Path]:
     return cfg, base
 
 
-def resolve_profile_path(path: str, base: Path) -> Path:
-    """A relative profile path is read from the working directory, else beside the config file."""
-    p = Path(path)
-    if p.is_absolute() or p.exists() or not (base / p).exists():
-        return p
-    return base / p
-
-
 def prepare(cfg: SearchConfig, base: Path) -> Prepared:
     """Load and check the profile, the device and the data (every bad input is a UserError)."""
     from ..data import build_datasets, split_train_val
     from ..nas.search import pick_device
     from ..space import get_space
 
-    profile = load_profile(resolve_profile_path(cfg.profile.path, base))
+    profile = load_profile(resolve_near(cfg.profile.path, base))
     check_profile_matches(profile, cfg.space.name)
     pick_device(cfg.run.device)
     default_classes = get_space(cfg.space.name, cfg.space.width_mult).num_classes
@@ -134,6 +126,11 @@ def open_run(args, prepared: Prepared) -> Run:
 
 
 def run(args) -> int:
+    from ..distributed import init_from_env
+
+    dist = init_from_env()  # several processes under torchrun, else one
+    if dist.enabled and not args.run_dir:
+        raise UserError("search under torchrun needs --run-dir DIR (every rank works on the same run directory)")
     cfg, base = load_search_config(args)
     previous = existing_run(args)
     if previous is not None and args.resume and previous.status().get("state") == "done":
@@ -153,18 +150,30 @@ def run(args) -> int:
 
     stop = StopFlag()
     stop.install()  # from here on SIGTERM/SIGINT cancel cleanly (the dashboard may signal the pid at once)
+    run_ = follow_or_open_run(args, prepared, dist)
+    return start(args, run_, prepared, stop, dist)
+
+
+def follow_or_open_run(args, prepared: Prepared, dist) -> Run:
+    """Rank 0 (or the only process) opens and announces the run; other ranks follow it read-only."""
+    from ..distributed import FollowerRun, barrier
+
+    if not dist.is_main:
+        barrier(dist)
+        return FollowerRun(args.run_dir)
     run_ = open_run(args, prepared)
-    run_.write_config_text(cfg.to_toml())
-    run_.update_status(pid=os.getpid(), host=socket.gethostname())
+    run_.write_config_text(prepared.cfg.to_toml())
+    run_.update_status(pid=os.getpid(), host=socket.gethostname(), world_size=dist.world_size)
     print(run_.path, flush=True)
-    return start(args, run_, prepared, stop)
+    barrier(dist)
+    return run_
 
 
-def start(args, run_: Run, prepared: Prepared, stop) -> int:
+def start(args, run_: Run, prepared: Prepared, stop, dist=None) -> int:
     from ..nas.search import Search, execute
 
     try:
-        search = Search(prepared.cfg, run_, prepared.profile, prepared.train, prepared.val, prepared.test, prepared.num_classes)
+        search = Search(prepared.cfg, run_, prepared.profile, prepared.train, prepared.val, prepared.test, prepared.num_classes, dist)
     except UserError as exc:
         run_.update_status(state="failed", error=str(exc))
         raise

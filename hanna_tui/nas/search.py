@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from ..config import SearchConfig
+from ..distributed import DistContext, average_gradients, broadcast_module, theta_in_sync
 from ..errors import UserError
 from ..fsutil import atomic_write_bytes, atomic_write_text
 from ..profiles import DeviceProfile
@@ -162,12 +163,15 @@ def set_rng_state(state: dict[str, Any]) -> None:
 class Search:
     """One search in one run directory. Build with everything validated; then run()."""
 
-    def __init__(self, cfg: SearchConfig, run: Run, profile: DeviceProfile, train_set, val_set, test_set, num_classes: int) -> None:
+    def __init__(
+        self, cfg: SearchConfig, run: Run, profile: DeviceProfile, train_set, val_set, test_set, num_classes: int, dist: DistContext | None = None
+    ) -> None:
         from ..space import get_space
 
         self.cfg, self.run, self.profile = cfg, run, profile
+        self.dist = dist or DistContext()
         s = cfg.search
-        self.device = pick_device(cfg.run.device)
+        self.device = pick_device(self.dist.device_name(cfg.run.device))
         if cfg.run.threads:
             torch.set_num_threads(cfg.run.threads)
         seed_everything(cfg.run.seed)
@@ -187,6 +191,9 @@ class Search:
         self.global_step = 0
         self.epoch_meter = Meter()
         self.stop = StopFlag()
+        if self.dist.is_main:
+            run.enable_events()
+        _QUIET["on"] = not self.dist.is_main
 
     # set-up helpers
     def _amp_dtype(self) -> torch.dtype | None:
@@ -205,7 +212,10 @@ class Search:
         plans = []
         for index, (name, split) in enumerate(names):
             n = len(self.splits[split])
-            plans.append(PhasePlan(name, split, data_iter.batch_plan(n, s.batch_size, self.cfg.run.seed, epoch, index)))
+            batches = data_iter.batch_plan(n, s.batch_size, self.cfg.run.seed, epoch, index)
+            if self.dist.enabled:  # every rank takes its share of each global batch, in the same order
+                batches = [self.dist.shard(b) for b in batches if len(b) >= 2 * self.dist.world_size]
+            plans.append(PhasePlan(name, split, batches))
         return plans
 
     def steps_per_epoch(self, epoch: int) -> int:
@@ -233,6 +243,8 @@ class Search:
         }
 
     def save_checkpoint(self) -> None:
+        if not self.dist.is_main:
+            return
         buffer = io.BytesIO()
         torch.save(self.state_dict(), buffer)
         atomic_write_bytes(self.run.checkpoint_path, buffer.getvalue())
@@ -284,7 +296,8 @@ class Search:
             started = time.perf_counter()
             parts, correct = self.train_step(images, labels, opt, temperature)
             elapsed = time.perf_counter() - started
-            args = (float(parts.loss), float(parts.ce), float(parts.lat), float(parts.ener), correct, len(labels), elapsed)
+            loss, ce, lat, ener = (float(t.detach()) for t in (parts.loss, parts.ce, parts.lat, parts.ener))
+            args = (loss, ce, lat, ener, correct, len(labels), elapsed)
             interval.add(*args)
             self.epoch_meter.add(*args)
             self.position.batch += 1
@@ -308,6 +321,7 @@ class Search:
         lat, ener = self.costs.expected(weights.soft)
         parts = search_loss(logits, labels, lat, ener, self.knobs)
         self.scaler.scale(parts.loss).backward()
+        average_gradients([p for group in opt.param_groups for p in group["params"]], self.dist)
         self.scaler.step(opt)
         self.scaler.update()
         correct = int((logits.argmax(dim=1) == labels).sum())
@@ -352,6 +366,10 @@ class Search:
         return {"acc": correct / max(1, total), "ce": ce / max(1, total)}
 
     def finish_epoch(self, epoch: int) -> None:
+        if self.dist.enabled:
+            if not theta_in_sync(self.model.theta, self.dist):
+                raise RuntimeError(f"theta differs between ranks after epoch {epoch + 1} (expected identical updates)")
+            broadcast_module(self.model, self.dist)  # BatchNorm statistics of rank 0 everywhere
         choices = self.model.argmax_choices()
         result = self.evaluate(choices)
         lat, ener = self.costs.of_choices(choices)
@@ -368,6 +386,13 @@ class Search:
 
     def write_epoch_files(self, completed: int) -> None:
         theta = self.model.theta.detach().float().cpu().tolist()
+        if self.dist.enabled:  # each rank's own copy, to show they agree
+            write_theta(self.run.path / "theta" / f"rank_{self.dist.rank}.txt", theta)
+        if not self.dist.is_main:
+            return
+        probs = self.model.probabilities().detach().float().cpu().tolist()
+        mask = self.space.mask()
+        self.run.log_theta_image(completed, [[p if ok else float("nan") for p, ok in zip(row, allowed, strict=True)] for row, allowed in zip(probs, mask, strict=True)])
         write_theta(self.run.path / "theta" / f"epoch_{completed:03d}.txt", theta)
         write_theta(self.run.theta_path, theta)
         arch = sample_arch(theta, self.space, self.profile)
@@ -416,7 +441,12 @@ class Search:
         )
 
 
+_QUIET = {"on": False}  # ranks other than 0 of a distributed search keep quiet
+
+
 def say(message: str) -> None:
+    if _QUIET["on"]:
+        return
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
 
@@ -451,6 +481,7 @@ def execute(search: Search, resume: bool) -> int:
         return EXIT_RUN_FAILED
     finally:
         search.stop.restore()
+        run.close_events()
     run.update_status(state="done", ended=now_iso(), progress=1.0, epoch=search.cfg.search.epochs, phase="done")
     say(f"done: best test acc {search.best_acc:.1%}; run directory {run.path}")
     return 0

@@ -1,6 +1,6 @@
 """Search spaces as data: candidate blocks and macro-architectures (no torch here)."""
 
-from .candidates import CANDIDATES, CANDIDATE_NAMES, Candidate, candidate_index
+from .candidates import CANDIDATE_NAMES, CANDIDATES, Candidate, candidate_index
 from .macro import SPACE_NAMES, LayerSpec, SearchSpace, get_space
 
 __all__ = [

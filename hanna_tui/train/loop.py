@@ -399,9 +399,11 @@ class Trainer:
                 raise
             finally:
                 torch.set_num_threads(threads)
+                self.out.close_events()
 
     def _run(self) -> TrainResult:
         self._setup()
+        self.out.enable_events()  # TensorBoard events beside metrics.jsonl when tensorboard is installed
         self.steps_per_epoch = max(1, len(self.train_loader))
         self.cost = self._count()
         self._start_status()
