@@ -124,3 +124,20 @@ class FollowerRun(Run):
 
     def enable_events(self) -> None:
         return None
+
+
+def share_from_main(value: Any, ctx: DistContext) -> Any:
+    """Rank 0's value (any picklable object) on every rank."""
+    if not ctx.enabled:
+        return value
+    box = [value if ctx.is_main else None]
+    dist.broadcast_object_list(box, 0)
+    return box[0]
+
+
+def module_in_sync(module: torch.nn.Module, ctx: DistContext, tolerance: float = 1e-6) -> bool:
+    """True when every rank holds rank 0's parameters."""
+    if not ctx.enabled:
+        return True
+    flat = torch.cat([p.detach().reshape(-1).float() for p in module.parameters()])
+    return theta_in_sync(flat, ctx, tolerance)

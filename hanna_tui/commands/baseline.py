@@ -34,8 +34,11 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..config import DataSection
+    from ..distributed import init_from_env, share_from_main
     from ..models import ModelSpec
-    from ..store import create_run
+    from ..store import Run, create_run
+
+    dist = init_from_env()  # under torchrun rank 0 creates the run and every rank trains it
 
     if args.variant and args.model != "condensenet":
         raise UserError(f"--variant: only condensenet has variants (got {args.model})")
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     name = args.name or spec.label.lower()
     extra = {"model": args.model, "variant": variant, "label": spec.label, "num_classes": spec.num_classes,
              "input_size": spec.input_size, "data": {"name": cfg.data.name, "root": cfg.data.root, "image_size": cfg.data.image_size}}
-    target = create_run(name, kind="baseline", root=args.runs, extra=extra)
-    if not args.quiet:
+    created = create_run(name, kind="baseline", root=args.runs, extra=extra).path if dist.is_main else None
+    target = Run(share_from_main(str(created) if created else None, dist))
+    if not args.quiet and dist.is_main:
         sys.stderr.write(f"run {target.id}: {spec.label} baseline ({target.path})\n")
-    return execute(target.path, spec, cfg, "auto", args)
+    return execute(target.path, spec, cfg, "auto", args, dist)

@@ -131,22 +131,27 @@ def resume_mode(args: argparse.Namespace) -> str:
     return "yes" if args.resume else "no" if args.restart else "auto"
 
 
-def execute(out_dir, spec, cfg, mode: str, args: argparse.Namespace) -> int:
+def execute(out_dir, spec, cfg, mode: str, args: argparse.Namespace, dist=None) -> int:
     """Run the trainer with progress on stderr; print the result; map the outcome to an exit code."""
+    from ..distributed import DistContext
     from ..train import train
 
+    dist = dist or DistContext()
+
     def say(line: str) -> None:
-        if not args.quiet:
+        if not args.quiet and dist.is_main:
             sys.stderr.write(f"{line}\n")
             sys.stderr.flush()
 
     try:
-        result = train(out_dir, spec, cfg, mode, progress=say)
+        result = train(out_dir, spec, cfg, mode, progress=say, dist=dist)
     except UserError:
         raise
     except Exception as exc:  # recorded in status.json by the trainer
         sys.stderr.write(f"hanna-tui: training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}\n")
         return EXIT_RUN_FAILED
+    if not dist.is_main:
+        return EXIT_INTERRUPTED if result.state == "cancelled" else 0
     if args.json:
         from dataclasses import asdict
 
@@ -159,8 +164,10 @@ def execute(out_dir, spec, cfg, mode: str, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..distributed import barrier, init_from_env
     from ..models import spec_for_run, train_dir
 
+    dist = init_from_env()  # several processes under torchrun, else one
     target = find_run(args.run)
     out = Run(train_dir(target))
     check_not_running(out)
@@ -171,4 +178,5 @@ def run(args: argparse.Namespace) -> int:
     spec = spec_for_run(target)
     if cfg.data.image_size:
         spec.input_size = cfg.data.image_size
-    return execute(out.path, spec, cfg, mode, args)
+    barrier(dist)  # every rank has checked the run before rank 0 marks it running
+    return execute(out.path, spec, cfg, mode, args, dist)

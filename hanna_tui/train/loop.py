@@ -32,10 +32,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..counting import model_cost
 from ..data import build_datasets
+from ..distributed import DistContext, FollowerRun, average_gradients, broadcast_module, module_in_sync
 from ..errors import UserError
 from ..fsutil import atomic_write_json
 from ..models import MODEL_FILE, SPEC_FILE, ModelSpec, build_model, inference_form
@@ -108,8 +109,9 @@ class Trainer:
     """Trains `spec` with `cfg`, writing into `out_dir`; call run()."""
 
     def __init__(self, out_dir: str | os.PathLike, spec: ModelSpec, cfg: TrainConfig, resume: str = "auto",
-                 progress: Progress | None = None) -> None:
-        self.out = Run(out_dir)
+                 progress: Progress | None = None, dist: DistContext | None = None) -> None:
+        self.dist = dist or DistContext()
+        self.out = Run(out_dir) if self.dist.is_main else FollowerRun(out_dir)
         self.spec, self.cfg = spec, cfg
         self.resume = resume
         self.say: Progress = progress or (lambda _line: None)
@@ -151,7 +153,7 @@ class Trainer:
         self.cfg.validate()
         if self.cfg.threads > 0:
             torch.set_num_threads(self.cfg.threads)
-        self.device = resolve_device(self.cfg.device)
+        self.device = resolve_device(self.dist.device_name(self.cfg.device))
         self.cuda = self.device.type == "cuda"
         self._setup_data(resumed=blob is not None)
         torch.manual_seed(self.cfg.seed)
@@ -159,6 +161,7 @@ class Trainer:
         if blob is not None:
             self.model.load_state_dict(blob["model"])
         self._to_device()
+        broadcast_module(self.model, self.dist)
         self.optimizer = torch.optim.SGD(param_groups(self.model, self.cfg.weight_decay), lr=self.cfg.lr,
                                          momentum=self.cfg.momentum, nesterov=self.cfg.nesterov)
         self._setup_amp()
@@ -184,12 +187,18 @@ class Trainer:
         self.test_loader = self._loader(bundle.test, workers, shuffle=False)
 
     def _loader(self, ds: Dataset, workers: int, shuffle: bool) -> DataLoader:
+        sampler = None
+        batch_size = self.batch_size if shuffle else max(self.batch_size, 256)
+        if shuffle and self.dist.enabled:  # each rank its share; the global batch stays batch_size
+            sampler = DistributedSampler(ds, self.dist.world_size, self.dist.rank, shuffle=True, seed=self.cfg.seed, drop_last=True)
+            batch_size = max(1, batch_size // self.dist.world_size)
         return DataLoader(
             ds,
-            batch_size=self.batch_size if shuffle else max(self.batch_size, 256),
-            shuffle=shuffle,
+            batch_size=batch_size,
+            shuffle=shuffle and sampler is None,
+            sampler=sampler,
             drop_last=shuffle,
-            generator=self.generator if shuffle else None,
+            generator=self.generator if shuffle and sampler is None else None,
             num_workers=workers,
             pin_memory=self.cuda,
             persistent_workers=workers > 0,
@@ -231,10 +240,12 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(total).backward()
+            average_gradients(list(self.model.parameters()), self.dist)
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
             total.backward()
+            average_gradients(list(self.model.parameters()), self.dist)
             self.optimizer.step()
         correct = (logits.detach().argmax(1) == labels).sum()
         return loss.detach(), correct
@@ -252,6 +263,8 @@ class Trainer:
             hook(epoch, self.cfg.epochs)
         criterion = nn.CrossEntropyLoss(label_smoothing=self.cfg.label_smoothing)
         self.generator.manual_seed(self.cfg.seed * 100_003 + epoch)
+        if isinstance(self.train_loader.sampler, DistributedSampler):
+            self.train_loader.sampler.set_epoch(epoch)
         torch.manual_seed(self.cfg.seed * 100_003 + epoch)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), dtype=torch.long, device=self.device)
@@ -318,6 +331,8 @@ class Trainer:
         return cost.params, cost.macs
 
     def _save_checkpoint(self, epochs_done: int) -> None:
+        if not self.dist.is_main:
+            return
         save_blob(self.out.path / CHECKPOINT, {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -331,7 +346,8 @@ class Trainer:
         })
 
     def _start_status(self) -> None:
-        atomic_write_json(self.out.path / SPEC_FILE, self.spec.to_dict())
+        if self.dist.is_main:
+            atomic_write_json(self.out.path / SPEC_FILE, self.spec.to_dict())
         self.out.update_status(
             state="running", pid=os.getpid(), host=socket.gethostname(), started=now_iso(), ended=None, error="",
             epoch=self.start_epoch, total_epochs=self.cfg.epochs, progress=round(self.start_epoch / self.cfg.epochs, 4),
@@ -365,7 +381,8 @@ class Trainer:
         if stage() != before:  # the model changed: measure what is saved
             self.last_top1, _ = self.evaluate()
             self._save_checkpoint(self.cfg.epochs)
-        save_blob(self.out.path / MODEL_FILE, {"state_dict": self.model.state_dict(), "spec": self.spec.to_dict()})
+        if self.dist.is_main:
+            save_blob(self.out.path / MODEL_FILE, {"state_dict": self.model.state_dict(), "spec": self.spec.to_dict()})
         self.cost = self._count()
         self.out.update_status(state="done", ended=now_iso(), epoch=self.cfg.epochs, progress=1.0, top1=self.last_top1,
                                best_top1=self.best_top1, params=self.cost[0], macs=self.cost[1])
@@ -413,6 +430,9 @@ class Trainer:
             stats = self._train_epoch(epoch)
             if stats.stopped or self.stop:
                 return self._cancel(epoch)
+            if not module_in_sync(self.model, self.dist):
+                raise RuntimeError(f"weights differ between ranks after epoch {epoch + 1} (expected identical updates)")
+            broadcast_module(self.model, self.dist)  # rank 0's BatchNorm statistics everywhere before evaluating
             top1, test_loss = self.evaluate()
             self._end_epoch(epoch, stats, top1, test_loss)
         return self._finish()
@@ -462,8 +482,8 @@ class _Window:
 
 
 def train(out_dir: str | os.PathLike, spec: ModelSpec, cfg: TrainConfig, resume: str = "auto",
-          progress: Progress | None = None) -> TrainResult:
-    return Trainer(out_dir, spec, cfg, resume, progress).run()
+          progress: Progress | None = None, dist: DistContext | None = None) -> TrainResult:
+    return Trainer(out_dir, spec, cfg, resume, progress, dist).run()
 
 
 def checkpoint_exists(out_dir: str | os.PathLike) -> bool:
