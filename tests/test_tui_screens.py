@@ -17,6 +17,7 @@ from hanna_tui.profiles import load_profile  # noqa: E402
 from hanna_tui.tui import fmt  # noqa: E402
 from hanna_tui.tui.app import HannaApp  # noqa: E402
 from hanna_tui.tui.fixtures import fake_metrics, make_fixture_set, make_run  # noqa: E402
+from hanna_tui.tui.presets import Preset  # noqa: E402
 from hanna_tui.tui.runindex import pareto_front  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -45,7 +46,10 @@ async def set_input(pilot, widget_id: str, text: str) -> None:
     await pilot.pause()
 
 
-def expected(alpha=0.2, beta=0.6, gamma=0.2, delta=0.3) -> dict:
+DEFAULT = Preset()  # the demo's knobs, which the dashboard opens on
+
+
+def expected(alpha=DEFAULT.alpha, beta=DEFAULT.beta, gamma=DEFAULT.gamma, delta=DEFAULT.delta) -> dict:
     return knob_readout(CostModel(load_profile(DEFAULT_PROFILE)), Knobs(alpha, beta, gamma, delta))
 
 
@@ -71,7 +75,7 @@ async def test_knobs_readouts_follow_typing(runs) -> None:
 async def test_knobs_step_keys(runs) -> None:
     app = make_app(runs)
     async with app.run_test(size=SIZE) as pilot:
-        app.screen.query_one("#alpha", Input).focus()
+        await set_input(pilot, "alpha", "0.2")
         await pilot.press("up", "up")
         assert app.screen.query_one("#alpha", Input).value == "0.22"
         await pilot.press("shift+up")

@@ -36,7 +36,7 @@ class LaunchForm:
     profile: str
     space: str = "fbnet-cifar10"
     data: str = "synthetic"
-    epochs: int = 8
+    epochs: int = 16  # as demo_config()
     mode: str = "sampled"
     seed: int = 0
     name: str = "tui"

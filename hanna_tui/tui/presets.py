@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..config import demo_config
 from ..errors import ConfigError
 from ..fsutil import atomic_write_text
 from ..tomlio import dumps_toml, load_toml
@@ -15,18 +16,21 @@ from .paths import presets_dir
 FORMAT = "hanna-preset/1"
 
 
+_DEMO = demo_config()  # the dashboard opens on the embedded demo, so one key starts a search that learns
+
+
 @dataclass
 class Preset:
-    alpha: float = 0.2
-    beta: float = 0.6
-    gamma: float = 0.2
-    delta: float = 0.3
+    alpha: float = _DEMO.knobs.alpha
+    beta: float = _DEMO.knobs.beta
+    gamma: float = _DEMO.knobs.gamma
+    delta: float = _DEMO.knobs.delta
     profile: str = ""
-    space: str = "fbnet-cifar10"
-    data: str = "synthetic"
-    epochs: int = 8
-    mode: str = "sampled"
-    seed: int = 0
+    space: str = _DEMO.space.name
+    data: str = _DEMO.data.name
+    epochs: int = _DEMO.search.epochs
+    mode: str = _DEMO.search.mode
+    seed: int = _DEMO.run.seed
 
 
 FLOATS = ("alpha", "beta", "gamma", "delta")

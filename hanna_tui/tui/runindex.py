@@ -165,7 +165,14 @@ class MetricsFollower:
         return True
 
     def series(self, kind: str, key: str) -> tuple[list[float], list[float]]:
-        """(x, y) of one metric for records of a kind; x is the epoch (fractional for intervals)."""
+        """(x, y) of one metric for records of a kind; x is the epoch (fractional for intervals).
+
+        A search writes several epoch records per epoch (theta, weights, eval phases): the epoch
+        curve keeps one point per epoch, the test accuracy of the eval record for "acc" and the
+        last training phase for the other metrics, so phases do not zigzag into one line.
+        """
+        if kind == "epoch":
+            return self._epoch_series(key)
         xs: list[float] = []
         ys: list[float] = []
         for i, r in enumerate(self.records):
@@ -174,6 +181,25 @@ class MetricsFollower:
             xs.append(_x_of(r, i, kind))
             ys.append(float(r[key]))
         return xs, ys
+
+    def _epoch_series(self, key: str) -> tuple[list[float], list[float]]:
+        chosen: dict[float, tuple[int, float]] = {}
+        for i, r in enumerate(self.records):
+            if r.get("kind") != "epoch" or not isinstance(r.get(key), (int, float)):
+                continue
+            x = _x_of(r, i, "epoch")
+            rank = _phase_rank(key, r.get("phase"))
+            if x not in chosen or rank >= chosen[x][0]:
+                chosen[x] = (rank, float(r[key]))
+        xs = sorted(chosen)
+        return xs, [chosen[x][1] for x in xs]
+
+
+def _phase_rank(key: str, phase: Any) -> int:
+    """Which record of an epoch stands for it: eval for accuracy, training phases for the rest."""
+    if phase == "eval":
+        return 2 if key == "acc" else 0
+    return 1
 
 
 def _x_of(record: dict[str, Any], index: int, kind: str) -> float:
