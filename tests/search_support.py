@@ -84,3 +84,25 @@ def start_cli(*args: str) -> subprocess.Popen:
 def read_table(path: Path) -> list[list[float]]:
     rows = [line.split() for line in path.read_text().splitlines() if line.strip()]
     return [[float(v) for v in row] for row in rows]
+
+
+EIGHT = {0, 1, 5, 9, 13, 17, 21}  # layers without the skip candidate (first of their group)
+
+
+def reference_tables() -> tuple[list[list[float]], list[list[float]]]:
+    """Latency (s) and energy (J) tables: the authors' files when ../shared is there, else the shipped profile."""
+    from hanna_tui.profiles import load_profile
+
+    if REFERENCE.is_dir():
+        return read_table(REFERENCE / "rpi_speed.txt"), read_table(REFERENCE / "new_rpi_energy.txt")
+    profile = load_profile(PROFILE)
+    return profile.latency.table, profile.energy.table  # type: ignore[union-attr]
+
+
+def by_hand_uniform(table: list[list[float]]) -> float:
+    """Expected cost at uniform theta, by hand: the mean of each layer's allowed cells, summed."""
+    total = 0.0
+    for i, row in enumerate(table):
+        cells = row[:8] if i in EIGHT else row
+        total += sum(cells) / len(cells)
+    return total

@@ -6,27 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from search_support import PROFILE, REFERENCE, read_table, run_cli
+from search_support import EIGHT, PROFILE, by_hand_uniform, reference_tables, run_cli
 
-from hanna_tui.profiles import load_profile
-
-EIGHT = {0, 1, 5, 9, 13, 17, 21}
 NAMES = ["k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip"]
 
 
-def tables() -> tuple[list[list[float]], list[list[float]]]:
-    if REFERENCE.is_dir():
-        return read_table(REFERENCE / "rpi_speed.txt"), read_table(REFERENCE / "new_rpi_energy.txt")
-    profile = load_profile(PROFILE)
-    return profile.latency.table, profile.energy.table  # type: ignore[union-attr]
-
-
-def uniform(table: list[list[float]]) -> float:
-    total = 0.0
-    for i, row in enumerate(table):
-        cells = row[:8] if i in EIGHT else row
-        total += sum(cells) / len(cells)
-    return total
 
 
 @pytest.mark.parametrize("knobs", [(0.3, 1.0, 0.7, 0.45), (0.0, 1.0, 0.2, 0.3), (4.2, 0.45, 0.2, 0.45)])
@@ -36,8 +20,8 @@ def test_knobs_json_matches_hand_computation(knobs: tuple[float, float, float, f
     result = run_cli("knobs", "--profile", str(PROFILE), *args, "--json")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    lat, ener = tables()
-    lat0, ener0 = uniform(lat), uniform(ener)
+    lat, ener = reference_tables()
+    lat0, ener0 = by_hand_uniform(lat), by_hand_uniform(ener)
     vlat = alpha * lat0**beta if alpha else 0.0
     vener = gamma * ener0**delta
     assert out["lat0"] == pytest.approx(lat0, rel=1e-12)
@@ -64,7 +48,7 @@ def test_knobs_text_shows_units() -> None:
 
 
 def test_sample_theta_argmax_and_exact_lut_sums(tmp_path: Path) -> None:
-    lat, ener = tables()
+    lat, ener = reference_tables()
     want = []
     lines = []
     for i in range(22):

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from search_support import PROFILE, REFERENCE, read_table
+from search_support import EIGHT, PROFILE, by_hand_uniform, reference_tables
 
 from hanna_tui.cost import CostModel, Knobs, knob_readout
 from hanna_tui.profiles import load_profile
 from hanna_tui.space import get_space
-
-EIGHT = {0, 1, 5, 9, 13, 17, 21}
-
-
-def tables() -> tuple[list[list[float]], list[list[float]]]:
-    if REFERENCE.is_dir():
-        return read_table(REFERENCE / "rpi_speed.txt"), read_table(REFERENCE / "new_rpi_energy.txt")
-    profile = load_profile(PROFILE)
-    return profile.latency.table, profile.energy.table  # type: ignore[union-attr]
-
-
-def by_hand_uniform(table: list[list[float]]) -> float:
-    total = 0.0
-    for i, row in enumerate(table):
-        cells = row[:8] if i in EIGHT else row
-        total += sum(cells) / len(cells)
-    return total
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +16,14 @@ def model() -> CostModel:
 
 
 def test_lat0_and_ener0_are_uniform_expectations_over_allowed_cells(model: CostModel) -> None:
-    lat, ener = tables()
+    lat, ener = reference_tables()
     cost = model.initial_cost()
     assert cost.latency_s == pytest.approx(by_hand_uniform(lat), rel=1e-12)
     assert cost.energy_j == pytest.approx(by_hand_uniform(ener), rel=1e-12)
 
 
 def test_arch_cost_is_the_lut_sum(model: CostModel) -> None:
-    lat, ener = tables()
+    lat, ener = reference_tables()
     choices = [i % 8 for i in range(22)]
     cost = model.arch_cost(choices)
     assert cost.latency_s == pytest.approx(sum(lat[i][c] for i, c in enumerate(choices)), rel=1e-12)
@@ -53,7 +36,7 @@ def test_padded_cell_is_never_a_choice(model: CostModel) -> None:
 
 
 def test_extremes_by_hand(model: CostModel) -> None:
-    lat, ener = tables()
+    lat, ener = reference_tables()
     allowed = [row[:8] if i in EIGHT else row for i, row in enumerate(lat)]
     readout = knob_readout(model, Knobs())
     assert readout["lat_min"] == pytest.approx(sum(min(r) for r in allowed), rel=1e-12)
@@ -64,7 +47,7 @@ def test_extremes_by_hand(model: CostModel) -> None:
 
 
 def test_knob_readout_and_dominance(model: CostModel) -> None:
-    lat, ener = tables()
+    lat, ener = reference_tables()
     lat0, ener0 = by_hand_uniform(lat), by_hand_uniform(ener)
     r = knob_readout(model, Knobs(0.3, 1.0, 0.7, 0.45))
     assert r["vlat"] == pytest.approx(0.3 * lat0**1.0, rel=1e-12)

@@ -8,12 +8,12 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from ..store import Run
 from . import fmt
+from .following import FollowingScreen
 from .history import SORT_KEYS, HistoryRow, history_row, matches, pareto
 from .tables import selected_key, sync_table
 
@@ -69,7 +69,9 @@ def _fit(text: str, width: int) -> str:
     return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
 
 
-class HistoryScreen(Screen):
+class HistoryScreen(FollowingScreen):
+    TABLE_ID = "history-table"
+
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("escape", "focus_table", "Table", show=False),
@@ -107,20 +109,6 @@ class HistoryScreen(Screen):
             with TabPane("Compare", id="compare"):
                 yield Static("", id="compare-view")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.ready = True
-        if self.is_current:  # a screen built ahead in the background fills itself when shown
-            self.app.ensure_index()
-            self.runs_changed()
-        self.query_one("#history-table", DataTable).focus()
-
-    def on_screen_resume(self) -> None:
-        if not getattr(self, "ready", False) or not self.is_current:
-            return
-        self.app.ensure_index()
-        self.app.index.refresh()
-        self.runs_changed()
 
     def runs_changed(self) -> None:
         old = {r.s.id: r for r in self.rows}

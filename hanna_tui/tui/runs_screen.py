@@ -10,13 +10,13 @@ from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
 from ..store import Run, RunSummary
 from . import fmt
 from .details import RunDetail
+from .following import FollowingScreen
 from .launch import cancel_search, log_tail, resume_search, sample_run, start_training
 from .render import theta_heatmap
 from .tables import selected_key, sync_table
@@ -61,7 +61,9 @@ def run_row(s: RunSummary) -> tuple[str, list[Any]]:
     return s.id, cells
 
 
-class RunsScreen(Screen):
+class RunsScreen(FollowingScreen):
+    TABLE_ID = "runs-table"
+
     """Follow runs by polling their directories; select one to watch it."""
 
     BINDINGS = [
@@ -93,20 +95,6 @@ class RunsScreen(Screen):
                 yield Static("", id="theta")
                 yield Static("", id="arch")
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.ready = True
-        if self.is_current:  # a screen built ahead in the background fills itself when shown
-            self.app.ensure_index()
-            self.runs_changed()
-        self.query_one("#runs-table", DataTable).focus()
-
-    def on_screen_resume(self) -> None:
-        if not getattr(self, "ready", False) or not self.is_current:
-            return
-        self.app.ensure_index()
-        self.app.index.refresh()
-        self.runs_changed()
 
     # following
     def runs_changed(self) -> None:
