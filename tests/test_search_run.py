@@ -181,3 +181,20 @@ def test_sigterm_right_after_start_is_a_clean_cancel(tmp_path: Path) -> None:
     result = run_cli("search", "--run-dir", str(run_dir), "--resume")
     assert result.returncode == 0, result.stderr
     assert Run(run_dir).status()["state"] == "done" and Run(run_dir).metrics("resume")
+
+
+def test_killed_after_the_last_checkpoint_resumes_to_a_complete_status(tmp_path: Path) -> None:
+    """kill -9 between the last checkpoint and its status write: --resume has nothing left to train
+    but must still leave the status a finished run has (best accuracy included)."""
+    cfg = tiny_config(tmp_path, epochs=1)
+    run_dir = tmp_path / "late-kill"
+    assert run_cli("search", "--config", str(cfg), "--run-dir", str(run_dir)).returncode == 0
+    full = Run(run_dir).status()
+    torn = {k: v for k, v in full.items() if k not in ("best_acc", "ended")}
+    torn.update(state="running", phase="theta", pid=2**22 + 1)  # what the status said before the kill
+    (run_dir / "status.json").write_text(json.dumps(torn))
+    result = run_cli("search", "--run-dir", str(run_dir), "--resume")
+    assert result.returncode == 0, result.stderr
+    status = Run(run_dir).status()
+    assert status["state"] == "done" and status["best_acc"] == full["best_acc"]
+    assert summarize(Run(run_dir)).search_acc == full["best_acc"]

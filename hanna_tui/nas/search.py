@@ -482,7 +482,8 @@ def execute(search: Search, resume: bool) -> int:
     finally:
         search.stop.restore()
         run.close_events()
-    run.update_status(state="done", ended=now_iso(), progress=1.0, epoch=search.cfg.search.epochs, phase="done")
+    # best_acc again: a run killed between its last checkpoint and status write resumes with nothing left to do
+    run.update_status(state="done", ended=now_iso(), progress=1.0, epoch=search.cfg.search.epochs, phase="done", best_acc=search.best_acc)
     say(f"done: best test acc {search.best_acc:.1%}; run directory {run.path}")
     return 0
 
