@@ -308,6 +308,10 @@ async def test_profiles_screen_shows_tables_and_quirks(runs) -> None:
         await pilot.press("f4")
         await pilot.pause()
         screen = app.screen
+        for _ in range(200):  # the screen fills itself after it is shown; give a loaded machine time
+            await pilot.pause(0.05)
+            if "rpi3b" in plain(screen.query_one("#profile-info", Static).content):
+                break
         assert screen.query_one("#profile-list", OptionList).option_count >= 1
         info = plain(screen.query_one("#profile-info", Static).content)
         assert "rpi3b" in info and "Raspberry Pi 3" in info
