@@ -62,9 +62,9 @@ def run_row(s: RunSummary) -> tuple[str, list[Any]]:
 
 
 class RunsScreen(FollowingScreen):
-    TABLE_ID = "runs-table"
-
     """Follow runs by polling their directories; select one to watch it."""
+
+    TABLE_ID = "runs-table"
 
     BINDINGS = [
         Binding("m", "next_metric", "Metric"),
