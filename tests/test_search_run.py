@@ -40,7 +40,7 @@ def assert_readable(run_dir: Path) -> None:
     load_config(run_dir / "config.toml")
     list(iter_jsonl(run_dir / "metrics.jsonl"))
     if (run_dir / "checkpoint.pt").exists():
-        torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
+        torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)
     if (run_dir / "theta.txt").exists():
         read_theta(run_dir / "theta.txt", SPACE)
 

@@ -254,13 +254,21 @@ class Search:
         if not path.is_file():
             return False
         try:
-            state = torch.load(path, map_location=self.device, weights_only=False)
+            # weights_only: a checkpoint is data (tensors, numbers, strings); a pickle that
+            # names any other callable is refused instead of executed.
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:  # booby-trapped, torn or foreign
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise UserError(f"{path}: refused to load the checkpoint ({first[:160]}); expected one written by hanna-tui search") from None
+        if not isinstance(state, dict):
+            raise UserError(f"{path}: not a hanna-tui search checkpoint (expected a dict)")
+        try:
             self.model.load_state_dict(state["model"])
             self.w_opt.load_state_dict(state["w_opt"])
             self.t_opt.load_state_dict(state["t_opt"])
             self.w_sched.load_state_dict(state["w_sched"])
             self.scaler.load_state_dict(state["scaler"])
-        except (RuntimeError, KeyError, ValueError, EOFError) as exc:
+        except (RuntimeError, KeyError, ValueError, EOFError, TypeError) as exc:
             raise UserError(f"{path}: cannot resume from this checkpoint ({str(exc).splitlines()[0]}); expected one written by the same config") from None
         self.position = Position(**state["position"])
         self.global_step = int(state["global_step"])
