@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .knobs import FORMS, KnobError, Knobs
 from .tomlio import dumps_toml, load_toml
 
 DATA_NAMES = ("synthetic", "cifar10", "cifar100", "imagefolder")
 MODES = ("mixture", "sampled")
-LOSS_FORMS = ("additive", "multiplicative")
+LOSS_FORMS = FORMS
 
 
 @dataclass
@@ -29,21 +30,13 @@ class RunSection:
 class SpaceSection:
     name: str = "fbnet-cifar10"
     width_mult: float = 1.0
+    proxy: bool = False  # true: a smaller proxy (width, image size) of the profile's network
 
 
 @dataclass
 class ProfileSection:
     path: str = "profiles/rpi3b-hanna.toml"
     hash: str = ""  # sha256 of the profile file; written into a run's config snapshot
-
-
-@dataclass
-class KnobsSection:
-    alpha: float = 0.2
-    beta: float = 0.6
-    gamma: float = 0.2
-    delta: float = 0.6
-    form: str = "additive"  # additive: CE + a*LAT^b + g*ENER^d; multiplicative: CE * a*log(LAT)^b * g*log(ENER)^d
 
 
 @dataclass
@@ -81,7 +74,7 @@ class SearchConfig:
     run: RunSection = field(default_factory=RunSection)
     space: SpaceSection = field(default_factory=SpaceSection)
     profile: ProfileSection = field(default_factory=ProfileSection)
-    knobs: KnobsSection = field(default_factory=KnobsSection)
+    knobs: Knobs = field(default_factory=Knobs)  # [knobs] alpha, beta, gamma, delta, form (hanna_tui/knobs.py)
     data: DataSection = field(default_factory=DataSection)
     search: SearchSection = field(default_factory=SearchSection)
 
@@ -105,6 +98,7 @@ def demo_config() -> SearchConfig:
     cfg.run.log_interval = 5
     cfg.run.threads = 1  # one thread: robust on a busy 2-core machine (OpenMP spin-waits multiply the time)
     cfg.space.width_mult = 0.25
+    cfg.space.proxy = True  # of the profile's network (width 1.0, 32x32): fast, and says so
     cfg.data.name = "synthetic"
     cfg.data.synthetic_train = 1536
     cfg.data.synthetic_test = 512
@@ -116,7 +110,7 @@ def demo_config() -> SearchConfig:
     cfg.search.w_lr = 0.05
     cfg.search.theta_lr = 0.2
     cfg.search.temperature_decay = 0.9
-    cfg.knobs.alpha, cfg.knobs.beta, cfg.knobs.gamma, cfg.knobs.delta = 2.0, 0.6, 4.0, 0.6
+    cfg.knobs = Knobs(2.0, 0.6, 4.0, 0.6)
     return cfg
 
 
@@ -128,7 +122,7 @@ def config_from_dict(data: dict[str, Any], source: str, base: SearchConfig | Non
             raise ConfigError(source, key, f"unknown section (expected one of {', '.join(sorted(section_names))})")
         if not isinstance(value, dict):
             raise ConfigError(source, key, "expected a table")
-        _apply(getattr(cfg, key), value, source, key)
+        setattr(cfg, key, _apply(getattr(cfg, key), value, source, key))
     validate_config(cfg, source)
     return cfg
 
@@ -137,13 +131,19 @@ def load_config(path: str | os.PathLike, base: SearchConfig | None = None) -> Se
     return config_from_dict(load_toml(path), str(path), base)
 
 
-def _apply(section: Any, values: dict[str, Any], source: str, prefix: str) -> None:
+def _apply(section: Any, values: dict[str, Any], source: str, prefix: str) -> Any:
+    """The section with the table's values (a new object: the knobs are frozen and validate themselves)."""
     types = {f.name: f.type for f in fields(section)}
+    changes = {}
     for key, value in values.items():
         name = f"{prefix}.{key}"
         if key not in types:
             raise ConfigError(source, name, f"unknown key (expected one of {', '.join(sorted(types))})")
-        setattr(section, key, coerce(value, types[key], source, name))
+        changes[key] = coerce(value, types[key], source, name)
+    try:
+        return dataclasses.replace(section, **changes)
+    except KnobError as exc:
+        raise ConfigError(source, f"{prefix}.{exc.field}", exc.expected) from None
 
 
 def coerce(value: Any, type_name: Any, source: str, name: str) -> Any:
@@ -177,10 +177,6 @@ def validate_config(cfg: SearchConfig, source: str) -> None:
 
     need(cfg.space.name in SPACE_NAMES, "space.name", f"expected one of {', '.join(SPACE_NAMES)}, got {cfg.space.name!r}")
     need(cfg.space.width_mult > 0, "space.width_mult", f"expected a number > 0, got {cfg.space.width_mult}")
-    for knob in ("alpha", "beta", "gamma", "delta"):
-        value = getattr(cfg.knobs, knob)
-        need(value >= 0 and value == value and value != float("inf"), f"knobs.{knob}", f"expected a finite number >= 0, got {value}")
-    need(cfg.knobs.form in LOSS_FORMS, "knobs.form", f"expected one of {', '.join(LOSS_FORMS)}, got {cfg.knobs.form!r}")
     need(cfg.data.name in DATA_NAMES, "data.name", f"expected one of {', '.join(DATA_NAMES)}, got {cfg.data.name!r}")
     need(0 < cfg.data.val_fraction < 1, "data.val_fraction", f"expected a number between 0 and 1, got {cfg.data.val_fraction}")
     need(cfg.data.train_subset >= 0, "data.train_subset", "expected an integer >= 0")

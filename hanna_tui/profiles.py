@@ -4,7 +4,11 @@ Format (profiles/*.toml), every field validated on load:
 
     format = "hanna-profile/1"
     [device]       name, description, (optional) board, cpu, notes
-    [space]        name (a known space), input_shape = [N, C, H, W], width_mult (default 1.0)
+    [space]        the network the tables describe: name (a known space), input_shape = [N, C, H, W],
+                   width_mult (default 1.0), num_classes (default: the space's)
+    [runtime]      what timed it: name = "torch" | "onnxruntime", precision = "fp32" | "int8",
+                   threads (0 = the runtime's default), jit (torch: eager | trace | freeze);
+                   absent in old profiles: torch, fp32, the threads of [measurement]
     [latency]      unit = "s" | "ms" | "us", table = 22 rows x 9 columns of finite numbers >= 0
     [energy]       unit = "J" | "mJ" | "uJ", table (optional section: absent when no sensor)
     [extra.NAME]   further tables (unit, table, description), e.g. the authors' power table
@@ -12,7 +16,7 @@ Format (profiles/*.toml), every field validated on load:
     [measurement]  how and when measured (free-form strings / numbers)
     [provenance]   where the numbers come from (free-form strings)
     [calibration]  optional whole-network latency model fitted on measured networks
-                   (hanna_tui/device/calibration.py: scale, offset_s, ...)
+                   (hanna_tui/device/calibration.py: scale, offset_s, per-cell corrections, ...)
 
 Padded cells (a candidate the layer does not allow, e.g. skip in the first layer of a group)
 must still hold a finite number >= 0; they are ignored everywhere.
@@ -33,6 +37,8 @@ from .space import CANDIDATES, SearchSpace, get_space
 from .tomlio import dumps_toml, loads_toml
 
 FORMAT = "hanna-profile/1"
+RUNTIMES = ("torch", "onnxruntime")
+PRECISIONS = ("fp32", "int8")
 LATENCY_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
 ENERGY_UNITS = {"J": 1.0, "mJ": 1e-3, "uJ": 1e-6}
 POWER_UNITS = {"W": 1.0, "mW": 1e-3}
@@ -53,6 +59,36 @@ class LookupTable:
         return [[v * factor for v in row] for row in self.table]
 
 
+@dataclass(frozen=True)
+class Network:
+    space: str
+    width_mult: float
+    input_size: int
+    num_classes: int
+
+    def describe(self) -> str:
+        return f"{self.space} width {self.width_mult:g}, {self.input_size}x{self.input_size}, {self.num_classes} classes"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str = "torch"
+    precision: str = "fp32"
+    threads: int = 0  # 0: the runtime's default
+    jit: str = ""  # torch only: eager | trace | freeze
+
+    @property
+    def label(self) -> str:
+        """torch, onnxruntime, torch-int8, onnxruntime-int8."""
+        return self.name if self.precision == "fp32" else f"{self.name}-{self.precision}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "precision": self.precision, "threads": self.threads}
+        if self.jit:
+            out["jit"] = self.jit
+        return out
+
+
 @dataclass
 class DeviceProfile:
     path: str
@@ -68,6 +104,19 @@ class DeviceProfile:
     provenance: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
     calibration: dict[str, Any] = field(default_factory=dict)
+    num_classes: int = 0  # 0: the space's default
+    runtime: Runtime = field(default_factory=lambda: Runtime())
+
+    @property
+    def network(self) -> Network:
+        """The network the tables describe (what a search must search, or declare a proxy of)."""
+        return Network(self.space_name, self.width_mult, int(self.input_shape[2]), self.num_classes or self.space().num_classes)
+
+    def predict_latency(self, choices: list[int]) -> float:
+        """Seconds for a whole network: calibrated when the profile carries a calibration, else the LUT sum."""
+        from .device.calibration import predict_latency
+
+        return predict_latency(self, choices)
 
     @property
     def name(self) -> str:
@@ -90,7 +139,13 @@ class DeviceProfile:
         data: dict[str, Any] = {
             "format": FORMAT,
             "device": dict(self.device),
-            "space": {"name": self.space_name, "input_shape": list(self.input_shape), "width_mult": self.width_mult},
+            "space": {
+                "name": self.space_name,
+                "input_shape": list(self.input_shape),
+                "width_mult": self.width_mult,
+                "num_classes": self.network.num_classes,
+            },
+            "runtime": self.runtime.to_dict(),
             "latency": _table_dict(self.latency),
         }
         if self.energy:
@@ -172,6 +227,10 @@ def profile_from_dict(data: dict[str, Any], source: str) -> DeviceProfile:
     for key in ("measurement", "provenance", "calibration"):
         if key in data and not isinstance(data[key], dict):
             raise ConfigError(source, key, "expected a table")
+    classes = space_sec.get("num_classes", space.num_classes)
+    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
+        raise ConfigError(source, "space.num_classes", f"expected an integer >= 2, got {classes!r}")
+    runtime = _runtime(data, source)
     return DeviceProfile(
         path=source,
         device=dict(device),
@@ -185,7 +244,30 @@ def profile_from_dict(data: dict[str, Any], source: str) -> DeviceProfile:
         measurement=dict(data.get("measurement", {})),
         provenance=dict(data.get("provenance", {})),
         calibration=dict(data.get("calibration", {})),
+        num_classes=classes,
+        runtime=runtime,
     )
+
+
+def _runtime(data: dict[str, Any], source: str) -> Runtime:
+    sec = data.get("runtime")
+    if sec is None:  # an old profile: timed with torch in float32
+        threads = (data.get("measurement") or {}).get("threads", 0)
+        return Runtime("torch", "fp32", threads if isinstance(threads, int) and not isinstance(threads, bool) else 0)
+    if not isinstance(sec, dict):
+        raise ConfigError(source, "runtime", "expected a table (name, precision, threads)")
+    name, precision = sec.get("name", "torch"), sec.get("precision", "fp32")
+    if name not in RUNTIMES:
+        raise ConfigError(source, "runtime.name", f"expected one of {', '.join(RUNTIMES)}, got {name!r}")
+    if precision not in PRECISIONS:
+        raise ConfigError(source, "runtime.precision", f"expected one of {', '.join(PRECISIONS)}, got {precision!r}")
+    threads = sec.get("threads", 0)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise ConfigError(source, "runtime.threads", f"expected an integer >= 0, got {threads!r}")
+    jit = sec.get("jit", "")
+    if not isinstance(jit, str):
+        raise ConfigError(source, "runtime.jit", f"expected a string, got {jit!r}")
+    return Runtime(name, precision, threads, jit)
 
 
 def _section(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
@@ -258,3 +340,48 @@ def check_profile_matches(profile: DeviceProfile, space_name: str, source: str =
             "space.name",
             f"profile is for {profile.space_name!r} but the {source} searches {space_name!r} (expected a profile of the same space)",
         )
+
+
+def search_network(space_name: str, width_mult: float, image_size: int, num_classes: int) -> Network:
+    """The network a search's supernet is (image_size 0: the space's input size)."""
+    space = get_space(space_name, width_mult, num_classes)
+    return Network(space.name, float(width_mult), int(image_size or space.input_size), int(num_classes))
+
+
+def check_search_network(profile: DeviceProfile, cfg: Any, num_classes: int, source: str = "run config") -> None:
+    """Refuse a search whose supernet is not the profile's network unless the config declares itself a proxy."""
+    searched = search_network(cfg.space.name, cfg.space.width_mult, cfg.data.image_size, num_classes)
+    target = profile.network
+    if searched.space != target.space:
+        raise ConfigError(
+            profile.path,
+            "space.name",
+            f"profile is for {target.space!r} but the {source} searches {searched.space!r} (expected a profile of the same space)",
+        )
+    if searched == target:
+        return
+    if searched.num_classes != target.num_classes:
+        raise ConfigError(
+            profile.path,
+            "space.num_classes",
+            f"profile's network has {target.num_classes} classes but the {source}'s data has {searched.num_classes} (a proxy may change width and input size only)",
+        )
+    if not getattr(cfg.space, "proxy", False):
+        raise ConfigError(
+            source,
+            "space.proxy",
+            f"the supernet ({searched.describe()}) is not the profile's network ({target.describe()}); "
+            "search that network, or set proxy = true in [space] to search a smaller proxy of it",
+        )
+
+
+def proxy_record(cfg: Any, profile: DeviceProfile) -> dict[str, Any]:
+    """run.json's "proxy" entry of a proxy search (checked by check_search_network), else nothing.
+
+    {"proxy": {"width_mult": 0.25, "image_size": 16, "of": "fbnet-cifar10 width 1, 32x32, 10 classes"}}
+    """
+    target = profile.network
+    image_size = int(cfg.data.image_size or target.input_size)
+    if not getattr(cfg.space, "proxy", False) or (float(cfg.space.width_mult), image_size) == (target.width_mult, target.input_size):
+        return {}
+    return {"proxy": {"width_mult": float(cfg.space.width_mult), "image_size": image_size, "of": target.describe()}}

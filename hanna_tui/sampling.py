@@ -25,7 +25,7 @@ def sample_arch(
     probs = softmax_allowed(theta, space)
     return {
         "space": space.name,
-        "width_mult": space.width_mult,
+        "width_mult": profile.width_mult,  # the childnet is the profile's network, also after a proxy search
         "num_classes": space.num_classes,
         "method": f"stochastic (seed {seed})" if stochastic else "argmax",
         "choices": choices_to_names(choices),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from hanna_tui.profiles import FORMAT, LookupTable, DeviceProfile, load_profile, save_profile
+from hanna_tui.profiles import FORMAT, DeviceProfile, LookupTable, Runtime, load_profile, save_profile
 
 SOURCE = (
     "hpnair/18663_Project_FBNet, folder hanna_pytorch/, commit 39a665603e30d83d5997ad78c96a4aa900ba2814 "
@@ -35,6 +35,8 @@ def main(src: str, out: str) -> None:
         space_name="fbnet-cifar10",
         input_shape=[1, 3, 32, 32],
         width_mult=1.0,
+        num_classes=10,
+        runtime=Runtime("torch", "fp32", 0, "eager"),
         latency=LookupTable("s", read_table(folder / "rpi_speed.txt"), "latency of one block forward (rpi_speed.txt)"),
         energy=LookupTable("J", read_table(folder / "new_rpi_energy.txt"), "energy of one block forward (new_rpi_energy.txt)"),
         extra={
@@ -53,6 +55,7 @@ def main(src: str, out: str) -> None:
             "source": SOURCE,
             "files": "rpi_speed.txt (latency, s), new_rpi_energy.txt (energy, J), rpi_power.txt (power, W)",
             "converted_by": "scripts/convert_hanna_rpi3b.py",
+            "runtime": "PyTorch (eager, float32) on the board; version and thread count not stated by the authors (threads = 0: torch's default)",
             "quirks": (
                 "skip latencies (76-128 ms for an identity) are implausibly large; energy currents are close to idle and "
                 "quantized at 0.01 A; group-conv columns (k3_e1_g2, k5_e1_g2) are 10-40x cheaper in energy in layers 0-12; "

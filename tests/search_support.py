@@ -22,6 +22,7 @@ log_interval = 2
 [space]
 name = "fbnet-cifar10"
 width_mult = 0.25
+proxy = true
 
 [profile]
 path = "{profile}"

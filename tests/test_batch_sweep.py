@@ -31,6 +31,7 @@ log_interval = 2
 path = "profiles/rpi3b-hanna.toml"
 [base.space]
 width_mult = 0.25
+proxy = true
 [base.data]
 name = "synthetic"
 synthetic_train = 256

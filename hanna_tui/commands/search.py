@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config import SearchConfig, demo_config, load_config, resolve_near, set_override
 from ..errors import UserError
-from ..profiles import DeviceProfile, check_profile_matches, load_profile
+from ..profiles import DeviceProfile, check_profile_matches, check_search_network, load_profile, proxy_record
 from ..store import Run, create_run, create_run_at, pid_alive
 
 
@@ -77,6 +77,7 @@ def prepare(cfg: SearchConfig, base: Path) -> Prepared:
     default_classes = get_space(cfg.space.name, cfg.space.width_mult).num_classes
     augment = cfg.data.name != "synthetic"
     bundle = build_datasets(cfg.data, get_space(cfg.space.name).input_size, augment, cfg.run.seed, default_classes)
+    check_search_network(profile, cfg, bundle.num_classes)  # the supernet is the profile's network or a declared proxy
     train, val = split_train_val(bundle.train, cfg.data.val_fraction, cfg.run.seed)
     if len(train) < 2 or len(val) < 2:
         raise UserError(f"data: {len(bundle.train)} training images are too few to hold out {cfg.data.val_fraction:.0%} for theta (expected at least 2 in each part)")
@@ -94,6 +95,7 @@ def run_metadata(cfg: SearchConfig, profile: DeviceProfile) -> dict[str, Any]:
         "device": profile.device_name,
         "profile": cfg.profile.path,
         "profile_hash": profile.content_hash,
+        **proxy_record(cfg, profile),
         "data": cfg.data.name,
     }
 

@@ -85,7 +85,8 @@ def base_data(run: Run | None) -> DataSection:
         searched = load_config(run.config_path).data
     except UserError:
         return data
-    data.name, data.root, data.image_size, data.download = searched.name, searched.root, searched.image_size, searched.download
+    proxy = load_config(run.config_path).space.proxy  # a proxy search: the childnet trains at the profile's input size
+    data.name, data.root, data.image_size, data.download = searched.name, searched.root, 0 if proxy else searched.image_size, searched.download
     data.synthetic_train, data.synthetic_test = searched.synthetic_train, searched.synthetic_test
     return data
 
