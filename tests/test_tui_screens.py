@@ -10,13 +10,13 @@ import pytest
 
 pytest.importorskip("textual")
 
+from fixtures import fake_metrics, make_fixture_set, make_run  # noqa: E402
 from textual.widgets import DataTable, Input, OptionList, Static  # noqa: E402
 
 from hanna_tui.cost import CostModel, Knobs, knob_readout  # noqa: E402
 from hanna_tui.profiles import load_profile  # noqa: E402
 from hanna_tui.tui import fmt  # noqa: E402
 from hanna_tui.tui.app import HannaApp  # noqa: E402
-from hanna_tui.tui.fixtures import fake_metrics, make_fixture_set, make_run  # noqa: E402
 from hanna_tui.tui.presets import Preset  # noqa: E402
 from hanna_tui.tui.runindex import pareto_front  # noqa: E402
 

@@ -12,8 +12,9 @@ import pytest
 
 pytest.importorskip("pytest_textual_snapshot")
 
+from fixtures import make_fixture_set  # noqa: E402
+
 from hanna_tui.tui.app import LIGHT, HannaApp  # noqa: E402
-from hanna_tui.tui.fixtures import make_fixture_set  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_tui_support import PROFILES, FakeSpawn  # noqa: E402

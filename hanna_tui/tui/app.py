@@ -15,6 +15,7 @@ from ..config import SearchConfig
 from .launch import Spawner, spawn_detached
 from .paths import profiles_dir
 from .runindex import RunIndex
+from .screens.base import RunsPolled
 
 DARK, LIGHT = "textual-dark", "textual-light"
 
@@ -27,21 +28,11 @@ SCREENS_HELP = {
 }
 
 
-def _deploy_screen() -> Screen:
-    try:
-        from .deploy_screen import DeployScreen  # type: ignore[import-not-found]
-    except ImportError as exc:
-        from .placeholder import PlaceholderScreen
-
-        return PlaceholderScreen("Deploy", f"The deploy screen is not available in this build ({exc}).\nUse `hanna-tui deploy RUN --target ...` from a shell.")
-    return DeployScreen()
-
-
 def _lazy(module: str, name: str) -> Callable[[], Screen]:
     def make() -> Screen:
         import importlib
 
-        return getattr(importlib.import_module(f"hanna_tui.tui.{module}"), name)()
+        return getattr(importlib.import_module(f"hanna_tui.tui.screens.{module}"), name)()
 
     return make
 
@@ -52,11 +43,11 @@ class HannaApp(App[int]):
     TITLE = "hanna-tui"
     CSS_PATH = str(Path(__file__).parent / "app.tcss")
     MODES = {
-        "knobs": _lazy("knobs_screen", "KnobsScreen"),
-        "runs": _lazy("runs_screen", "RunsScreen"),
-        "history": _lazy("history_screen", "HistoryScreen"),
-        "profiles": _lazy("profiles_screen", "ProfilesScreen"),
-        "deploy": _deploy_screen,
+        "knobs": _lazy("knobs", "KnobsScreen"),
+        "runs": _lazy("runs", "RunsScreen"),
+        "history": _lazy("history", "HistoryScreen"),
+        "profiles": _lazy("profiles", "ProfilesScreen"),
+        "deploy": _lazy("deploy", "DeployScreen"),
     }
     DEFAULT_MODE = "knobs"
     BINDINGS = [
@@ -116,13 +107,7 @@ class HannaApp(App[int]):
         if not self._warmed:
             self._warmed = True
             self.call_later(self.warm_up)
-        screen = self.screen
-        if not getattr(screen, "ready", False):
-            return
-        if changed and hasattr(screen, "runs_changed"):
-            screen.runs_changed()
-        if hasattr(screen, "tick"):
-            screen.tick()
+        self.screen.post_message(RunsPolled(changed))
 
     def warm_up(self) -> None:
         """Build the history and runs screens in the background once the index is loaded, so that

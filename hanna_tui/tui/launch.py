@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import SearchConfig, demo_config, validate_config
@@ -51,7 +51,7 @@ def build_config(form: LaunchForm, base: SearchConfig | None = None) -> SearchCo
     cfg.run.threads = form.threads
     cfg.space.name = form.space
     cfg.profile.path = str(Path(form.profile).resolve())
-    cfg.knobs.alpha, cfg.knobs.beta, cfg.knobs.gamma, cfg.knobs.delta = form.alpha, form.beta, form.gamma, form.delta
+    cfg.knobs = replace(cfg.knobs, alpha=form.alpha, beta=form.beta, gamma=form.gamma, delta=form.delta)
     cfg.data.name = form.data
     cfg.search.epochs = form.epochs
     cfg.search.warmup_epochs = min(cfg.search.warmup_epochs, max(0, form.epochs - 1))

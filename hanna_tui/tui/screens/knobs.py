@@ -11,22 +11,22 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
-from ..config import DATA_NAMES, MODES
-from ..cost import CostModel, Knobs, knob_readout, penalty
-from ..errors import UserError
-from ..profiles import DeviceProfile, list_profiles
-from ..space import SPACE_NAMES
-from . import fmt
-from .launch import LaunchForm, launch_search
-from .paths import DEFAULT_PROFILE_NAME
-from .presets import Preset, list_presets, load_preset, save_preset
-from .render import SHORT
-from .widgets import KnobInput, NameDialog, PickDialog, parse_float
+from ...config import DATA_NAMES, MODES
+from ...cost import CostModel, Knobs, knob_readout, penalty
+from ...errors import UserError
+from ...profiles import DeviceProfile, list_profiles
+from ...space import SPACE_NAMES
+from .. import fmt
+from ..launch import LaunchForm, launch_search
+from ..paths import DEFAULT_PROFILE_NAME
+from ..presets import Preset, list_presets, load_preset, save_preset
+from ..render import SHORT
+from ..widgets import KnobInput, NameDialog, PickDialog, parse_float
+from .base import HannaScreen
 
 KNOBS = ("alpha", "beta", "gamma", "delta")
 KNOB_HELP = {
@@ -47,7 +47,7 @@ class ProfileChoice:
     model: CostModel
 
 
-class KnobsScreen(Screen):
+class KnobsScreen(HannaScreen):
     """Set the loss knobs and see at once what they do; one key launches the search."""
 
     BINDINGS = [
@@ -67,16 +67,25 @@ class KnobsScreen(Screen):
     # layout
     def compose(self) -> ComposeResult:
         self._load_profiles()
-        yield Static("[b]Knobs[/b]  loss = CE + α·LAT^β + γ·ENER^δ   (↑/↓ fine step, shift+↑/↓ coarse, ctrl+s launch)", classes="screen-title")
+        yield Static(
+            "[b]Knobs[/b]  loss = CE + α·LAT^β + γ·ENER^δ   (↑/↓ fine step, shift+↑/↓ coarse, ctrl+s launch)", classes="screen-title"
+        )
         with Horizontal(id="knobs-body"):
             with VerticalScroll(id="knob-form"):
                 for name in KNOBS:
                     yield from self._row(KNOB_HELP[name], KnobInput(f"{getattr(DEMO, name):g}", id=name, high=KNOB_RANGE[name]))
                 profiles = [(Path(p).stem, p) for p in self.choices]
                 default = self._default_profile()
-                yield from self._row("profile", Select(profiles, value=default if default else Select.NULL, allow_blank=default is None, id="profile", compact=True))
-                yield from self._row("space", Select([(s, s) for s in SPACE_NAMES], value=DEMO.space, allow_blank=False, id="space", compact=True))
-                yield from self._row("data set", Select([(d, d) for d in DATA_NAMES], value=DEMO.data, allow_blank=False, id="data", compact=True))
+                yield from self._row(
+                    "profile",
+                    Select(profiles, value=default if default else Select.NULL, allow_blank=default is None, id="profile", compact=True),
+                )
+                yield from self._row(
+                    "space", Select([(s, s) for s in SPACE_NAMES], value=DEMO.space, allow_blank=False, id="space", compact=True)
+                )
+                yield from self._row(
+                    "data set", Select([(d, d) for d in DATA_NAMES], value=DEMO.data, allow_blank=False, id="data", compact=True)
+                )
                 yield from self._row("epochs", KnobInput(str(DEMO.epochs), id="epochs", fine=1, low=1, high=10000, integer=True))
                 yield from self._row("mode", Select([(m, m) for m in MODES], value=DEMO.mode, allow_blank=False, id="mode", compact=True))
                 yield from self._row("seed", KnobInput(str(DEMO.seed), id="seed", fine=1, low=0, high=2**31 - 1, integer=True))
@@ -93,7 +102,7 @@ class KnobsScreen(Screen):
 
     def _load_profiles(self) -> None:
         self.choices = {}
-        for path, prof in list_profiles(self.app.profiles_path):
+        for path, prof in list_profiles(self.hanna_app.profiles_path):
             if isinstance(prof, DeviceProfile):
                 try:
                     self.choices[str(path)] = ProfileChoice(str(path), prof, CostModel(prof))
@@ -108,8 +117,8 @@ class KnobsScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#alpha", Input).focus()
-        if self.app.base_config is not None:
-            self.apply_preset(preset_from_config(self.app.base_config))
+        if self.hanna_app.base_config is not None:
+            self.apply_preset(preset_from_config(self.hanna_app.base_config))
         self.update_readout()
         if self.readout:
             self.draw_plot(self.readout)  # at once on mount; later keystrokes debounce it
@@ -136,7 +145,9 @@ class KnobsScreen(Screen):
                 errors.append(f"{widget.id}: {'; '.join(result.failure_descriptions)}")
         choice = self.current_choice()
         if choice is None:
-            errors.append(f"profile: none found in {self.app.profiles_path} (make one with `hanna-tui profile` or copy profiles/{DEFAULT_PROFILE_NAME})")
+            errors.append(
+                f"profile: none found in {self.hanna_app.profiles_path} (make one with `hanna-tui profile` or copy profiles/{DEFAULT_PROFILE_NAME})"
+            )
         elif self.query_one("#space", Select).value != choice.profile.space_name:
             errors.append(f"space: the profile is for {choice.profile.space_name}")
         return errors
@@ -213,13 +224,13 @@ class KnobsScreen(Screen):
             self.notify("Nothing launched: " + "; ".join(self.errors), title="Invalid knobs", severity="error")
             return
         try:
-            run, proc = launch_search(form, root=self.app.index.root, spawn=self.app.spawn, base=self.app.base_config)
+            run, proc = launch_search(form, root=self.hanna_app.index.root, spawn=self.hanna_app.spawn, base=self.hanna_app.base_config)
         except (UserError, OSError) as exc:
             self.notify(str(exc), title="Launch failed", severity="error")
             return
-        self.app.track(proc)
-        self.app.index.refresh(full=True)
-        self.app.selected_run = run.id
+        self.hanna_app.track(proc)
+        self.hanna_app.index.refresh(full=True)
+        self.hanna_app.selected_run = run.id
         self.notify(f"search {run.id} started (log: {run.path / 'search.log'})", title="Launched")
         self.app.switch_mode("runs")
 
@@ -306,7 +317,7 @@ def verdict(r: dict[str, Any]) -> Text:
 def _arch(names: list[str] | None) -> str:
     if not names:
         return "-"
-    from ..space import CANDIDATE_NAMES
+    from ...space import CANDIDATE_NAMES
 
     return " ".join(SHORT[CANDIDATE_NAMES.index(n)] for n in names)
 
@@ -320,7 +331,10 @@ def readout_table(r: dict[str, Any]) -> Text:
         ("ENER0", f"{fmt.num(r['ener0'], 'J')}  (archs {fmt.num(r['ener_min'])} .. {fmt.num(r['ener_max'], 'J')})"),
         ("vLAT", f"{fmt.num(r['vlat'])}  = α·LAT0^β"),
         ("vENER", f"{fmt.num(r['vener'])}  = γ·ENER0^δ"),
-        ("dominance", f"energy vENER/vLAT {fmt.dominance(r['energy_dominance'])}   latency vLAT/vENER {fmt.dominance(r['latency_dominance'])}"),
+        (
+            "dominance",
+            f"energy vENER/vLAT {fmt.dominance(r['energy_dominance'])}   latency vLAT/vENER {fmt.dominance(r['latency_dominance'])}",
+        ),
         ("verdict", verdict(r)),
         ("cheapest", f"{fmt.num(lo, unit)} by {by}: {_arch(r[f'cheapest_{by}_arch'])}"),
         ("dearest", f"{fmt.num(hi, unit)} by {by}: {_arch(r[f'dearest_{by}_arch'])}"),

@@ -13,13 +13,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
-from ..store import Run, RunSummary
-from . import fmt
-from .details import RunDetail
-from .following import FollowingScreen
-from .launch import cancel_search, log_tail, resume_search, sample_run, start_training
-from .render import theta_heatmap
-from .tables import selected_key, sync_table
+from ...store import Run, RunSummary
+from .. import fmt
+from ..details import RunDetail
+from ..launch import cancel_search, log_tail, resume_search, sample_run, start_training
+from ..render import theta_heatmap
+from ..tables import selected_key, sync_table
+from .base import FollowingScreen
 
 METRIC_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("loss and CE", ("loss", "ce")),
@@ -43,7 +43,14 @@ def progress_bar(fraction: float, width: int = 6) -> str:
     return "█" * full + "░" * (width - full)
 
 
-STATE_STYLE = {"running": "bold green", "done": "cyan", "failed": "bold red", "cancelled": "yellow", "interrupted": "bold yellow", "queued": "dim"}
+STATE_STYLE = {
+    "running": "bold green",
+    "done": "cyan",
+    "failed": "bold red",
+    "cancelled": "yellow",
+    "interrupted": "bold yellow",
+    "queued": "dim",
+}
 
 
 def run_row(s: RunSummary) -> tuple[str, list[Any]]:
@@ -98,15 +105,15 @@ class RunsScreen(FollowingScreen):
 
     # following
     def runs_changed(self) -> None:
-        summaries = self.app.index.summaries()
+        summaries = self.hanna_app.index.summaries()
         empty = not summaries
         self.query_one("#runs-empty").display = empty
         for wid in ("#runs-table", "#run-info", "#run-detail"):
             self.query_one(wid).display = not empty
         table = self.query_one("#runs-table", DataTable)
-        wanted = self.app.selected_run
+        wanted = self.hanna_app.selected_run
         sync_table(table, [self.row_of(s) for s in summaries], keep=wanted)
-        self.app.selected_run = None
+        self.hanna_app.selected_run = None
         key = selected_key(table)
         if key and (self.detail is None or self.detail.run.id != key):
             self.select(key)
@@ -133,7 +140,7 @@ class RunsScreen(FollowingScreen):
             self.select(str(event.row_key.value))
 
     def select(self, run_id: str) -> None:
-        self.detail = RunDetail(Run(self.app.index.base() / run_id))
+        self.detail = RunDetail(Run(self.hanna_app.index.base() / run_id))
         self.detail.poll()
         self.draw_curves()
         self.draw_theta()
@@ -143,7 +150,7 @@ class RunsScreen(FollowingScreen):
     def show_info(self) -> None:
         if self.detail is None:
             return
-        s = self.app.index.get(self.detail.run.id)
+        s = self.hanna_app.index.get(self.detail.run.id)
         status = self.detail.run.status()
         latest = status.get("latest") or {}
         parts = [f"[b]{self.detail.run.id}[/b]", s.state if s else status.get("state", "?")]
@@ -217,7 +224,7 @@ class RunsScreen(FollowingScreen):
         if state not in ("cancelled", "failed", "interrupted"):
             self.notify(f"{run.id} is {state}; only cancelled, failed or interrupted runs resume", severity="warning")
             return
-        self.app.track(resume_search(run, spawn=self.app.spawn))
+        self.hanna_app.track(resume_search(run, spawn=self.hanna_app.spawn))
         self.notify(f"resuming {run.id}", title="Resume")
 
     def action_sample(self) -> None:
@@ -234,14 +241,16 @@ class RunsScreen(FollowingScreen):
             code, output = 1, str(exc)
         last = output.splitlines()[-2:] if output else []
         severity = "information" if code == 0 else "error"
-        self.app.call_from_thread(self.notify, "\n".join(last) or f"exit code {code}", title="Sample" if code == 0 else "Sample failed", severity=severity)
+        self.app.call_from_thread(
+            self.notify, "\n".join(last) or f"exit code {code}", title="Sample" if code == 0 else "Sample failed", severity=severity
+        )
 
     def action_train(self) -> None:
         run = self._run()
         if run is None:
             return
         try:
-            proc = start_training(run, spawn=self.app.spawn)
+            proc = start_training(run, spawn=self.hanna_app.spawn)
         except OSError as exc:
             self.notify(f"could not start training: {exc}", title="Train failed", severity="error")
             return

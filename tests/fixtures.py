@@ -1,4 +1,4 @@
-"""Fake run directories with deterministic content, for tests, snapshots and the latency bench.
+"""Fake run directories with deterministic content, for the TUI tests and snapshots (not a test module).
 
 They follow the run-directory contract (store.py) exactly as the search process writes it.
 """
@@ -11,10 +11,10 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ..fsutil import atomic_write_json, atomic_write_text
-from ..space import get_space
-from ..theta import format_theta
-from .paths import default_profile_path
+from hanna_tui.fsutil import atomic_write_json, atomic_write_text
+from hanna_tui.space import get_space
+from hanna_tui.theta import format_theta
+from hanna_tui.tui.paths import default_profile_path
 
 FIXTURE_HOST = "fixture-host"  # not this machine, so a "running" fixture stays running
 
@@ -139,8 +139,8 @@ def _created_from_id(run_id: str) -> str:
 
 
 def _write_arch(path: Path, profile_path: str, seed: int, epochs_done: int) -> None:
-    from ..profiles import load_profile
-    from ..sampling import sample_arch, write_arch
+    from hanna_tui.profiles import load_profile
+    from hanna_tui.sampling import sample_arch, write_arch
 
     arch = sample_arch(fake_theta(seed, 0.5 + epochs_done), get_space("fbnet-cifar10"), load_profile(profile_path))
     arch["created"] = "2026-01-01T00:00:00+00:00"
@@ -148,11 +148,12 @@ def _write_arch(path: Path, profile_path: str, seed: int, epochs_done: int) -> N
 
 
 def _config_text(profile: str, knobs: tuple[float, float, float, float], epochs: int, seed: int) -> str:
-    from ..config import demo_config
+    from hanna_tui.config import demo_config
+    from hanna_tui.knobs import Knobs
 
     cfg = demo_config()
     cfg.profile.path = profile
-    cfg.knobs.alpha, cfg.knobs.beta, cfg.knobs.gamma, cfg.knobs.delta = knobs
+    cfg.knobs = Knobs(*knobs)
     cfg.search.epochs = max(epochs, cfg.search.warmup_epochs)
     cfg.run.seed = seed
     return cfg.to_toml()

@@ -11,18 +11,32 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from ..store import Run
-from . import fmt
-from .following import FollowingScreen
-from .history import SORT_KEYS, HistoryRow, history_row, matches, pareto
-from .tables import selected_key, sync_table
+from ...store import Run
+from .. import fmt
+from ..history import SORT_KEYS, HistoryRow, history_row, matches, pareto
+from ..tables import selected_key, sync_table
+from .base import FollowingScreen
 
 COLUMNS = tuple(SORT_KEYS)
 # The table is one column of pre-formatted lines: DataTable renders every cell of every visible row,
 # so one cell per row keeps opening and scrolling 1,000 runs cheap.
 WIDTHS = {
-    "run": 31, "state": 9, "acc": 6, "LAT": 8, "ENER": 8, "E/L": 8, "α": 5, "β": 5, "γ": 5, "δ": 5,
-    "kind": 8, "MACs": 7, "mLAT": 8, "mENER": 8, "device": 8, "date": 16,
+    "run": 31,
+    "state": 9,
+    "acc": 6,
+    "LAT": 8,
+    "ENER": 8,
+    "E/L": 8,
+    "α": 5,
+    "β": 5,
+    "γ": 5,
+    "δ": 5,
+    "kind": 8,
+    "MACs": 7,
+    "mLAT": 8,
+    "mENER": 8,
+    "device": 8,
+    "date": 16,
 }
 SOURCES = ("auto", "predicted", "measured")
 EMPTY = (
@@ -95,7 +109,10 @@ class HistoryScreen(FollowingScreen):
         self._cells: dict[str, tuple[object, bool, list[Any]]] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("[b]History[/b]  every run · / filter (words or key=value) · s sort · x mark two runs, v compare · p Pareto", classes="screen-title")
+        yield Static(
+            "[b]History[/b]  every run · / filter (words or key=value) · s sort · x mark two runs, v compare · p Pareto",
+            classes="screen-title",
+        )
         yield Input(placeholder="filter: e.g. done, kind=baseline, device=rpi3b", id="history-filter", compact=True)
         yield Static(EMPTY, id="history-empty", classes="empty-state")
         with TabbedContent(id="history-tabs", initial="table"):
@@ -112,7 +129,7 @@ class HistoryScreen(FollowingScreen):
 
     def runs_changed(self) -> None:
         old = {r.s.id: r for r in self.rows}
-        self.rows = [old[s.id] if s.id in old and old[s.id].s is s else history_row(s) for s in self.app.index.summaries()]
+        self.rows = [old[s.id] if s.id in old and old[s.id].s is s else history_row(s) for s in self.hanna_app.index.summaries()]
         empty = not self.rows
         self.query_one("#history-empty").display = empty
         self.query_one("#history-tabs").display = not empty
@@ -237,7 +254,9 @@ class HistoryScreen(FollowingScreen):
         view.update(compare_table(picked[0], picked[1]))
 
     def palette_commands(self):
-        yield SystemCommand("History: Pareto view", "Latency vs energy with the Pareto-optimal runs marked (p)", lambda: self.action_show("pareto"))
+        yield SystemCommand(
+            "History: Pareto view", "Latency vs energy with the Pareto-optimal runs marked (p)", lambda: self.action_show("pareto")
+        )
         yield SystemCommand("History: compare", "The two marked runs side by side (v)", lambda: self.action_show("compare"))
         yield SystemCommand("History: filter", "Filter the runs (/)", self.action_focus_filter)
         yield SystemCommand("History: mark run", "Mark the selected run for comparison (x)", self.action_mark)

@@ -9,15 +9,15 @@ from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..errors import ConfigError
-from ..profiles import DeviceProfile, list_profiles
-from ..space import CANDIDATE_NAMES, CANDIDATES
-from .fmt import SCALES_J, SCALES_S, num, pick_scale
-from .render import table_heatmap
+from ...errors import ConfigError
+from ...profiles import DeviceProfile, list_profiles
+from ...space import CANDIDATE_NAMES, CANDIDATES
+from ..fmt import SCALES_J, SCALES_S, num, pick_scale
+from ..render import table_heatmap
+from .base import HannaScreen
 
 SKIP = CANDIDATE_NAMES.index("skip")
 QUIRKS_SHOWN = 4
@@ -36,10 +36,19 @@ def quirks(profile: DeviceProfile) -> tuple[list[str], dict[str, set[tuple[int, 
             cheapest = min(convs, key=lambda j, i=i: table[i][j])
             if SKIP in layer.allowed and table[i][SKIP] > table[i][cheapest]:
                 marks[label].add((i, SKIP))
-                notes.append(f"{label}: layer {i} skip ({num(table[i][SKIP], unit)}) costs more than {CANDIDATE_NAMES[cheapest]} ({num(table[i][cheapest], unit)})")
+                notes.append(
+                    f"{label}: layer {i} skip ({num(table[i][SKIP], unit)}) costs more than {CANDIDATE_NAMES[cheapest]} ({num(table[i][cheapest], unit)})"
+                )
             for j in convs:
                 c = CANDIDATES[j]
-                smaller = next((k for k in convs if CANDIDATES[k].kernel == c.kernel and CANDIDATES[k].group == c.group and CANDIDATES[k].expansion < c.expansion), None)
+                smaller = next(
+                    (
+                        k
+                        for k in convs
+                        if CANDIDATES[k].kernel == c.kernel and CANDIDATES[k].group == c.group and CANDIDATES[k].expansion < c.expansion
+                    ),
+                    None,
+                )
                 if smaller is not None and table[i][j] < table[i][smaller]:
                     marks[label].add((i, j))
                     notes.append(f"{label}: layer {i} {CANDIDATE_NAMES[j]} is cheaper than {CANDIDATE_NAMES[smaller]}")
@@ -54,7 +63,10 @@ def info_table(profile: DeviceProfile, path: Path) -> Table:
     for key, value in profile.device.items():
         t.add_row(f"device.{key}", str(value))
     t.add_row("space", f"{profile.space_name} (input {profile.input_shape}, width {profile.width_mult:g})")
-    t.add_row("units", f"latency stored in {profile.latency.unit}, energy {'stored in ' + profile.energy.unit if profile.energy else 'absent (no sensor)'}")
+    t.add_row(
+        "units",
+        f"latency stored in {profile.latency.unit}, energy {'stored in ' + profile.energy.unit if profile.energy else 'absent (no sensor)'}",
+    )
     if profile.extra:
         t.add_row("extra tables", ", ".join(f"{k} [{v.unit}]" for k, v in profile.extra.items()))
     return t
@@ -70,15 +82,15 @@ def provenance_table(profile: DeviceProfile) -> Table:
     return t
 
 
-class ProfilesScreen(Screen):
+class ProfilesScreen(HannaScreen):
     BINDINGS = [Binding("n", "profile_target", "Profile a target")]
 
     def compose(self) -> ComposeResult:
-        self.entries = list_profiles(self.app.profiles_path)
+        self.entries = list_profiles(self.hanna_app.profiles_path)
         yield Static("[b]Profiles[/b]  device lookup tables (! marks a quirk) · n: profile a target", classes="screen-title")
         if not self.entries:
             yield Static(
-                f"No profiles in {self.app.profiles_path}.\n\nMake one by measuring a board: `hanna-tui profile --target user@host --out profiles/NAME.toml`\n"
+                f"No profiles in {self.hanna_app.profiles_path}.\n\nMake one by measuring a board: `hanna-tui profile --target user@host --out profiles/NAME.toml`\n"
                 "(press n to do it from here), or copy the shipped profiles/rpi3b-hanna.toml and edit it.",
                 classes="empty-state",
             )
@@ -86,7 +98,9 @@ class ProfilesScreen(Screen):
             with Horizontal(id="profiles-body"):
                 options = []
                 for i, (path, prof) in enumerate(self.entries):
-                    label = f"{path.stem}\n  {prof.device_name}" if isinstance(prof, DeviceProfile) else f"{path.stem}\n  [red]invalid[/red]"
+                    label = (
+                        f"{path.stem}\n  {prof.device_name}" if isinstance(prof, DeviceProfile) else f"{path.stem}\n  [red]invalid[/red]"
+                    )
                     options.append(Option(Text.from_markup(label), id=str(i)))
                 yield OptionList(*options, id="profile-list")
                 with VerticalScroll(id="profile-view"):
@@ -136,11 +150,8 @@ class ProfilesScreen(Screen):
             ener_w.update(Text("\nenergy per block\n", style="bold") + table_heatmap(ener, mask, eu, ef, marks["energy"]))
 
     def action_profile_target(self) -> None:
-        try:
-            from .deploy_screen import ProfileTargetScreen  # type: ignore[import-not-found]
-        except ImportError:
-            self.notify("Profiling from the dashboard is not available in this build; run `hanna-tui profile --help` in a shell.", title="Profile a target", severity="warning")
-            return
+        from .deploy import ProfileTargetScreen
+
         self.app.push_screen(ProfileTargetScreen())
 
     def palette_commands(self):
