@@ -24,7 +24,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hanna_tui.nas.loss import LossKnobs, search_loss  # noqa: E402
+from hanna_tui.knobs import Knobs  # noqa: E402
+from hanna_tui.nas.loss import search_loss  # noqa: E402
 from hanna_tui.nas.supernet import CostTables, Supernet  # noqa: E402
 from hanna_tui.profiles import load_profile  # noqa: E402
 from hanna_tui.space import get_space  # noqa: E402
@@ -58,7 +59,7 @@ class Bench:
         self.model = Supernet(space).to(self.device).train()
         self.model.set_trainable(weights=True, theta=False)
         self.costs = CostTables(profile.latency_s(), profile.energy_j(), space.mask()).to(self.device)
-        self.knobs = LossKnobs(0.2, 0.6, 0.2, 0.6)
+        self.knobs = Knobs(0.2, 0.6, 0.2, 0.6)
         self.opt = torch.optim.SGD(self.model.weight_parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
         self.images = torch.randn(batch, 3, space.input_size, space.input_size, device=self.device)
         self.labels = torch.randint(0, space.num_classes, (batch,), device=self.device)

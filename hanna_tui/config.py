@@ -51,6 +51,7 @@ class DataSection:
     synthetic_train: int = 2048
     synthetic_test: int = 512
     image_size: int = 0  # 0 = the space's input size
+    loader: str = "cache"  # cache: decoded once into a uint8 tensor cache, batches augmented on the device; dataloader: per-image DataLoader
 
 
 @dataclass

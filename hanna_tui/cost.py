@@ -7,27 +7,13 @@ joules, whatever unit the profile stores.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
+from .knobs import Knobs, dominance, knob_warnings, penalty, ratio  # noqa: F401  (penalty, ratio: transition re-exports)
 from .profiles import DeviceProfile
 from .space import CANDIDATE_NAMES, SearchSpace
 
 Probs = list[list[float]]
-
-
-@dataclass(frozen=True)
-class Knobs:
-    alpha: float = 0.2
-    beta: float = 0.6
-    gamma: float = 0.2
-    delta: float = 0.6
-
-    def validate(self) -> None:
-        for name, value in asdict(self).items():
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value) or math.isinf(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
-            if value < 0:
-                raise ValueError(f"{name} must be >= 0, got {value}")
 
 
 @dataclass(frozen=True)
@@ -99,31 +85,14 @@ class CostModel:
                 raise ValueError(f"layer {i}: candidate {CANDIDATE_NAMES[c] if 0 <= c < len(CANDIDATE_NAMES) else c} is not allowed there")
 
 
-def penalty(value: float, factor: float, exponent: float) -> float:
-    """factor * value ** exponent, with 0 when the factor is 0 (the exponent is then irrelevant)."""
-    if factor == 0:
-        return 0.0
-    return factor * value**exponent
-
-
-def ratio(num: float, den: float) -> float | None:
-    if den == 0:
-        return None if num == 0 else math.inf
-    return num / den
-
-
 def knob_readout(model: CostModel, knobs: Knobs) -> dict:
-    """The paper's pre-visualisation: vLAT = alpha*LAT0^beta, vENER = gamma*ENER0^delta and the dominance."""
-    knobs.validate()
-    lat0, ener0 = model.initial_cost().latency_s, model.initial_cost().energy_j
-    vlat = penalty(lat0, knobs.alpha, knobs.beta)
-    vener = penalty(ener0, knobs.gamma, knobs.delta) if ener0 is not None else 0.0
-    energy_dom = ratio(vener, vlat)
-    latency_dom = ratio(vlat, vener)
-    if vlat == 0 and vener == 0:
-        dominant = "none"
-    else:
-        dominant = "energy" if vener > vlat else "latency"
+    """The paper's pre-visualisation: vLAT = alpha*LAT0^beta, vENER = gamma*ENER0^delta and the dominance.
+
+    For the multiplicative form vLAT and vENER are the terms' pulls (see knobs.dominance).
+    """
+    cost = model.initial_cost()
+    lat0, ener0 = cost.latency_s, cost.energy_j
+    dom = dominance(lat0, ener0, knobs)
     ext = model.extremes()
     out = {
         "profile": model.profile.path,
@@ -133,15 +102,18 @@ def knob_readout(model: CostModel, knobs: Knobs) -> dict:
         "beta": knobs.beta,
         "gamma": knobs.gamma,
         "delta": knobs.delta,
+        "form": knobs.form,
         "latency_unit": "s",
         "energy_unit": "J",
         "lat0": lat0,
         "ener0": ener0,
-        "vlat": vlat,
-        "vener": vener,
-        "energy_dominance": _finite_or_none(energy_dom),
-        "latency_dominance": _finite_or_none(latency_dom),
-        "dominant": dominant,
+        "vlat": dom.vlat,
+        "vener": dom.vener,
+        "energy_dominance": _finite_or_none(dom.energy_dominance),
+        "latency_dominance": _finite_or_none(dom.latency_dominance),
+        "dominant": dom.dominant,
+        "verdict": dom.verdict,
+        "warnings": knob_warnings(knobs),
         "lat_min": ext["latency_min"]["latency_s"],
         "lat_max": ext["latency_max"]["latency_s"],
         "ener_min": ext["energy_min"]["energy_j"] if "energy_min" in ext else None,

@@ -7,7 +7,8 @@ import torch
 from search_support import PROFILE
 
 from hanna_tui.cost import CostModel
-from hanna_tui.nas.loss import LossKnobs, cost_penalty, search_loss
+from hanna_tui.knobs import Knobs
+from hanna_tui.nas.loss import cost_penalty, search_loss
 from hanna_tui.nas.supernet import CostTables, Supernet, temperature_at
 from hanna_tui.profiles import load_profile
 from hanna_tui.space import get_space
@@ -84,14 +85,14 @@ def test_expected_cost_is_eq4_in_seconds_and_joules() -> None:
 def test_additive_and_multiplicative_loss() -> None:
     logits, target = torch.zeros(2, 10), torch.tensor([1, 2])
     lat, ener = torch.tensor(4.0), torch.tensor(16.0)
-    add = search_loss(logits, target, lat, ener, LossKnobs(0.5, 0.5, 0.25, 0.5))
+    add = search_loss(logits, target, lat, ener, Knobs(0.5, 0.5, 0.25, 0.5))
     ce = torch.log(torch.tensor(10.0))
     assert float(add.loss) == pytest.approx(float(ce) + 0.5 * 2.0 + 0.25 * 4.0, rel=1e-6)
-    mul = search_loss(logits, target, lat, ener, LossKnobs(0.5, 1.0, 0.0, 1.0, "multiplicative"))
+    mul = search_loss(logits, target, lat, ener, Knobs(0.5, 1.0, 0.0, 1.0, "multiplicative"))
     assert float(mul.loss) == pytest.approx(float(ce) * 0.5 * float(torch.log1p(torch.tensor(4000.0))), rel=1e-6)
-    assert float(cost_penalty(lat, ener, LossKnobs(0, 1, 0, 1))) == 0.0
-    assert float(cost_penalty(lat, ener, LossKnobs(0, 1, 0, 1, "multiplicative"))) == 1.0
-    assert float(cost_penalty(lat, ener, LossKnobs(0, 1, 1.0, 1.0, has_energy=False))) == 0.0
+    assert float(cost_penalty(lat, ener, Knobs(0, 1, 0, 1))) == 0.0
+    assert float(cost_penalty(lat, ener, Knobs(0, 1, 0, 1, "multiplicative"))) == 1.0
+    assert float(cost_penalty(lat, ener, Knobs(0, 1, 1.0, 1.0), has_energy=False)) == 0.0
 
 
 def test_temperature_schedule() -> None:

@@ -3,38 +3,49 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from typing import Any
 
-from ..cost import Knobs
 from ..errors import UserError
+from ..knobs import FORMS, KNOB_NAMES, KnobError, Knobs, check_knob
 
 
-def non_negative_float(name: str):
+def knob_value(name: str):
+    """argparse type of one knob: the knobs module's validator, as a one-line --NAME error."""
+
     def parse(text: str) -> float:
         try:
-            value = float(text)
+            value: object = float(text)
         except ValueError:
-            raise UserError(f"--{name}: expected a number >= 0, got {text!r}") from None
-        if math.isnan(value) or math.isinf(value) or value < 0:
-            raise UserError(f"--{name}: expected a finite number >= 0, got {text!r}")
-        return value
+            value = text  # check_knob says what was expected
+        try:
+            return check_knob(name, value)
+        except KnobError as exc:
+            raise UserError(f"--{name}: {exc.expected}") from None
 
     parse.__name__ = name
     return parse
 
 
-def add_knob_args(parser, required: bool = False) -> None:
+def add_knob_args(parser, required: bool = False, form: bool = False) -> None:
     defaults = Knobs()
-    for name in ("alpha", "beta", "gamma", "delta"):
+    for name in KNOB_NAMES:
         parser.add_argument(
             f"--{name}",
-            type=non_negative_float(name),
+            type=knob_value(name),
             required=required,
             default=None if required else getattr(defaults, name),
             help=f"knob {name} (default {getattr(defaults, name)})",
         )
+    if form:
+        parser.add_argument("--form", choices=FORMS, default=defaults.form, help=f"loss form (default {defaults.form})")
+
+
+def knobs_from_args(args) -> Knobs:
+    try:
+        return Knobs(args.alpha, args.beta, args.gamma, args.delta, getattr(args, "form", "additive"))
+    except KnobError as exc:
+        raise UserError(f"--{exc.field}: {exc.expected}") from None
 
 
 def print_json(obj: Any) -> None:

@@ -22,17 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-FORMS = ("additive", "multiplicative")
-
-
-@dataclass(frozen=True)
-class LossKnobs:
-    alpha: float
-    beta: float
-    gamma: float
-    delta: float
-    form: str = "additive"
-    has_energy: bool = True
+from ..knobs import FORMS, Knobs
 
 
 @dataclass
@@ -47,9 +37,9 @@ def _power(value: torch.Tensor, factor: float, exponent: float) -> torch.Tensor:
     return factor * value.clamp_min(1e-12).pow(exponent)
 
 
-def cost_penalty(lat: torch.Tensor, ener: torch.Tensor, knobs: LossKnobs) -> torch.Tensor:
+def cost_penalty(lat: torch.Tensor, ener: torch.Tensor, knobs: Knobs, has_energy: bool = True) -> torch.Tensor:
     """alpha*LAT^beta + gamma*ENER^delta (additive) or the multiplicative factor (>0)."""
-    use_energy = knobs.has_energy and knobs.gamma > 0
+    use_energy = has_energy and knobs.gamma > 0
     if knobs.form == "additive":
         out = torch.zeros((), device=lat.device)
         if knobs.alpha > 0:
@@ -67,8 +57,10 @@ def cost_penalty(lat: torch.Tensor, ener: torch.Tensor, knobs: LossKnobs) -> tor
     raise ValueError(f"unknown loss form {knobs.form!r} (expected one of {', '.join(FORMS)})")
 
 
-def search_loss(logits: torch.Tensor, target: torch.Tensor, lat: torch.Tensor, ener: torch.Tensor, knobs: LossKnobs) -> LossParts:
+def search_loss(
+    logits: torch.Tensor, target: torch.Tensor, lat: torch.Tensor, ener: torch.Tensor, knobs: Knobs, has_energy: bool = True
+) -> LossParts:
     ce = F.cross_entropy(logits.float(), target)
-    penalty = cost_penalty(lat.float(), ener.float(), knobs)
+    penalty = cost_penalty(lat.float(), ener.float(), knobs, has_energy)
     loss = ce + penalty if knobs.form == "additive" else ce * penalty
     return LossParts(loss, ce, lat, ener)

@@ -46,7 +46,7 @@ from ..sampling import sample_arch, write_arch
 from ..store import Run, now_iso
 from ..theta import write_theta
 from . import data_iter
-from .loss import LossKnobs, search_loss
+from .loss import search_loss
 from .supernet import CostTables, Supernet, temperature_at
 
 CHECKPOINT_VERSION = 1
@@ -178,7 +178,7 @@ class Search:
         self.space = get_space(cfg.space.name, cfg.space.width_mult, num_classes)
         self.model = Supernet(self.space).to(self.device)
         self.costs = CostTables(profile.latency_s(), profile.energy_j(), self.space.mask()).to(self.device)
-        self.knobs = LossKnobs(cfg.knobs.alpha, cfg.knobs.beta, cfg.knobs.gamma, cfg.knobs.delta, cfg.knobs.form, self.costs.has_energy)
+        self.knobs = cfg.knobs
         self.w_opt = torch.optim.SGD(self.model.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_weight_decay)
         self.t_opt = torch.optim.Adam(self.model.theta_parameters(), lr=s.theta_lr, weight_decay=s.theta_weight_decay)
         self.w_sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, T_max=s.epochs)
@@ -327,7 +327,7 @@ class Search:
             weights = self.model.draw(self.cfg.search.mode, len(labels), temperature)
             logits = self.model(images, weights)
         lat, ener = self.costs.expected(weights.soft)
-        parts = search_loss(logits, labels, lat, ener, self.knobs)
+        parts = search_loss(logits, labels, lat, ener, self.knobs, self.costs.has_energy)
         self.scaler.scale(parts.loss).backward()
         average_gradients([p for group in opt.param_groups for p in group["params"]], self.dist)
         self.scaler.step(opt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..cost import penalty, ratio
+from ..knobs import dominance, knobs_from_mapping
 from ..store import RunSummary
 from .details import cost_model
 from .runindex import pareto_front
@@ -26,7 +26,8 @@ def initial_cost(profile_path: str) -> tuple[float, float | None] | None:
 class HistoryRow:
     s: RunSummary
     energy_dominance: float | None
-    dominant: str
+    dominant: str  # energy, latency, none; "-" without knobs, "?" without a readable profile
+    verdict: str = ""
 
     @property
     def acc(self) -> float | None:
@@ -48,18 +49,14 @@ class HistoryRow:
 
 
 def history_row(s: RunSummary) -> HistoryRow:
-    k = s.knobs
-    if not all(isinstance(k.get(n), (int, float)) for n in ("alpha", "beta", "gamma", "delta")):
+    knobs = knobs_from_mapping(s.knobs, s.loss_form)
+    if knobs is None:
         return HistoryRow(s, None, "-")
     costs = initial_cost(s.profile)
     if costs is None:
         return HistoryRow(s, None, "?")
-    lat0, ener0 = costs
-    vlat = penalty(lat0, k["alpha"], k["beta"])
-    vener = penalty(ener0, k["gamma"], k["delta"]) if ener0 is not None else 0.0
-    dom = ratio(vener, vlat)
-    dominant = "none" if vlat == 0 and vener == 0 else ("energy" if vener > vlat else "latency")
-    return HistoryRow(s, dom, dominant)
+    dom = dominance(*costs, knobs)
+    return HistoryRow(s, dom.energy_dominance, dom.dominant, dom.verdict)
 
 
 FIELDS = {"state", "kind", "device", "mode", "space", "target", "profile", "name", "id"}

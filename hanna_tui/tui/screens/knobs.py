@@ -307,6 +307,8 @@ def preset_from_config(cfg) -> Preset:
 def verdict(r: dict[str, Any]) -> Text:
     if r["dominant"] == "none":
         return Text("no cost term (α = γ = 0): accuracy only", style="bold")
+    if r.get("ener0") is None:
+        return Text(r["verdict"], style="bold cyan")
     ratio = r["energy_dominance"] if r["dominant"] == "energy" else r["latency_dominance"]
     other = "latency" if r["dominant"] == "energy" else "energy"
     times = "∞" if ratio is None else f"{ratio:.3g}×"
