@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -169,32 +170,84 @@ def coerce(value: Any, type_name: Any, source: str, name: str) -> Any:
     raise ConfigError(source, name, f"unsupported field type {t}")
 
 
+# What works, per field: (low, high) inclusive; numbers outside are refused on load. The bounds
+# are generous for real runs and tight enough that nothing overflows, exhausts memory or turns
+# the weights to NaN (a learning rate of inf, a width of 1e5, a seed past 2**32).
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "run.seed": (0, 2**32 - 1),
+    "run.threads": (0, 1024),
+    "run.log_interval": (1, 10**6),
+    "data.train_subset": (0, 10**9),
+    "data.test_subset": (0, 10**9),
+    "data.workers": (0, 256),
+    "data.synthetic_train": (16, 10**7),
+    "data.synthetic_test": (1, 10**7),
+    "search.epochs": (1, 10_000),
+    "search.batch_size": (1, 65_536),
+}
+# (low, high, low_open): low_open excludes the low end
+FLOAT_RANGES: dict[str, tuple[float, float, bool]] = {
+    "space.width_mult": (0.05, 4.0, False),
+    "data.val_fraction": (0.0, 0.95, False),  # 0: theta trains on the training split itself
+    "search.w_lr": (0.0, 10.0, True),
+    "search.w_momentum": (0.0, 0.999, False),
+    "search.w_weight_decay": (0.0, 1.0, False),
+    "search.theta_lr": (0.0, 100.0, True),
+    "search.theta_weight_decay": (0.0, 1.0, False),
+    "search.temperature": (0.0, 1e4, True),
+    "search.temperature_decay": (0.0, 1.0, True),
+}
+IMAGE_SIZES = (8, 1024)  # data.image_size: 0 (the space's own) or this range
+PATH_FIELDS = ("profile.path", "data.root")
+
+
+def _field(cfg: SearchConfig, dotted: str) -> Any:
+    section, key = dotted.split(".", 1)
+    return getattr(getattr(cfg, section), key)
+
+
+def _range_text(low: float, high: float, low_open: bool = False) -> str:
+    return f"expected a number {'>' if low_open else '>='} {low:g} and <= {high:g}"
+
+
 def validate_config(cfg: SearchConfig, source: str) -> None:
+    """Every field in the range that works (INT_RANGES, FLOAT_RANGES), names and paths usable."""
     from .space import SPACE_NAMES
 
     def need(cond: bool, name: str, expected: str) -> None:
         if not cond:
             raise ConfigError(source, name, expected)
 
+    for name, (low, high) in INT_RANGES.items():
+        value = _field(cfg, name)
+        need(low <= value <= high, name, f"expected an integer from {low} to {high}, got {value}")
+    for name, (low, high, low_open) in FLOAT_RANGES.items():
+        value = _field(cfg, name)
+        inside = math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
+        need(inside, name, f"{_range_text(low, high, low_open)}, got {value}")
+    for section in (cfg.run, cfg.space, cfg.profile, cfg.data, cfg.search):
+        for f in fields(section):
+            value = getattr(section, f.name)
+            if isinstance(value, str):
+                name = f"{type(section).__name__.removesuffix('Section').lower()}.{f.name}"
+                need(_is_text(value), name, "expected UTF-8 text without control characters")
+    for name in PATH_FIELDS:
+        need(len(_field(cfg, name)) <= 4096, name, "expected a path of at most 4096 characters")
+    size = cfg.data.image_size
+    need(size == 0 or IMAGE_SIZES[0] <= size <= IMAGE_SIZES[1], "data.image_size",
+         f"expected 0 (the space's input size) or an integer from {IMAGE_SIZES[0]} to {IMAGE_SIZES[1]}, got {size}")
     need(cfg.space.name in SPACE_NAMES, "space.name", f"expected one of {', '.join(SPACE_NAMES)}, got {cfg.space.name!r}")
-    need(cfg.space.width_mult > 0, "space.width_mult", f"expected a number > 0, got {cfg.space.width_mult}")
     need(cfg.data.name in DATA_NAMES, "data.name", f"expected one of {', '.join(DATA_NAMES)}, got {cfg.data.name!r}")
-    need(0 < cfg.data.val_fraction < 1, "data.val_fraction", f"expected a number between 0 and 1, got {cfg.data.val_fraction}")
-    need(cfg.data.train_subset >= 0, "data.train_subset", "expected an integer >= 0")
-    need(cfg.data.test_subset >= 0, "data.test_subset", "expected an integer >= 0")
-    need(cfg.data.workers >= 0, "data.workers", "expected an integer >= 0")
-    need(cfg.data.synthetic_train >= 16, "data.synthetic_train", "expected an integer >= 16")
-    need(cfg.data.synthetic_test >= 1, "data.synthetic_test", "expected an integer >= 1")
     need(cfg.search.mode in MODES, "search.mode", f"expected one of {', '.join(MODES)}, got {cfg.search.mode!r}")
-    need(cfg.search.epochs >= 1, "search.epochs", f"expected an integer >= 1, got {cfg.search.epochs}")
     need(0 <= cfg.search.warmup_epochs <= cfg.search.epochs, "search.warmup_epochs", f"expected 0..epochs ({cfg.search.epochs}), got {cfg.search.warmup_epochs}")
-    need(cfg.search.batch_size >= 1, "search.batch_size", f"expected an integer >= 1, got {cfg.search.batch_size}")
-    for key in ("w_lr", "theta_lr", "temperature", "temperature_decay"):
-        need(getattr(cfg.search, key) > 0, f"search.{key}", f"expected a number > 0, got {getattr(cfg.search, key)}")
-    need(cfg.run.log_interval >= 1, "run.log_interval", "expected an integer >= 1")
-    need(cfg.run.threads >= 0, "run.threads", "expected an integer >= 0")
     dev = cfg.run.device
-    need(dev in ("auto", "cpu", "cuda") or dev.startswith("cuda:"), "run.device", f"expected auto, cpu, cuda or cuda:N, got {dev!r}")
+    need(dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit() and len(dev) <= 8), "run.device",
+         f"expected auto, cpu, cuda or cuda:N, got {dev!r}")
+
+
+def _is_text(value: str) -> bool:
+    """No control characters (a tab aside) and no undecodable bytes (lone surrogates from argv)."""
+    return not any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in value)
 
 
 def set_override(cfg: SearchConfig, dotted: str, raw: str, source: str = "--set") -> None:
