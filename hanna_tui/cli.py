@@ -1,15 +1,23 @@
 """`hanna-tui`: the dashboard with no arguments, `--batch CONFIG` headless, or a subcommand.
 
 Exit codes: 0 ok, 1 a run failed, 2 bad input, 3 target unreachable, 130 interrupted.
+Every error is one line on stderr: a file the user named that cannot be used or written exits 2
+("failed: PATH: REASON"), a disk that fills up or fails exits 1; no traceback reaches the user.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import math
+import os
 import sys
 
-from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UserError
+from .errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_RUN_FAILED, UserError
+
+# errors of the machine rather than of the input: the run failed (exit 1), the input was fine
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG, errno.ENOMEM}
 
 # subcommand -> module under hanna_tui.commands; each module has register(subparsers) and is
 # imported only when needed so that `hanna-tui knobs` never pays for torch.
@@ -52,12 +60,50 @@ def build_parser(load: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def check_finite_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """No number flag takes inf or nan (argparse's float() accepts both)."""
+    for name, value in vars(args).items():
+        if isinstance(value, float) and not math.isfinite(value):
+            parser.error(f"--{name.replace('_', '-')}: expected a finite number, got {value}")
+
+
+def os_error_line(exc: OSError) -> tuple[str, int]:
+    """One line for an OSError that escaped a command, and its exit code."""
+    where = exc.filename if exc.filename is not None else ""
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    code = EXIT_RUN_FAILED if exc.errno in ENVIRONMENT_ERRNOS else EXIT_BAD_INPUT
+    return (f"failed: {where}: {reason}" if where else f"failed: {reason}"), code
+
+
+def _say(line: str) -> None:
+    try:
+        sys.stderr.write(f"hanna-tui: {' '.join(line.splitlines())}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed or gone: the exit code still tells
+        pass
+
+
+def _tolerant_streams() -> None:
+    # a run id or file name with undecodable bytes is printed with escapes, never a crash
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     wanted = [a for a in argv if a in COMMANDS][:1]
+    _tolerant_streams()
     try:
         parser = build_parser(load=wanted if wanted else [])
         args = parser.parse_args(argv)
+        check_finite_flags(parser, args)
         if args.version:
             from . import __version__
 
@@ -75,13 +121,25 @@ def main(argv: list[str] | None = None) -> int:
             return open_dashboard(args)
         return int(args.func(args) or 0)
     except UserError as exc:
-        sys.stderr.write(f"hanna-tui: {exc}\n")
+        _say(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("hanna-tui: interrupted\n")
+        _say("interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        line, code = os_error_line(exc)
+        _say(line)
+        return code
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        _say(f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'input too large'}")
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback on request
+        if os.environ.get("HANNA_DEBUG"):
+            raise
+        _say(f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (set HANNA_DEBUG=1 for the traceback)")
+        return EXIT_RUN_FAILED
 
 
 def entry() -> None:

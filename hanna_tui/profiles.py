@@ -34,7 +34,7 @@ from typing import Any
 from .errors import ConfigError
 from .fsutil import atomic_write_text
 from .space import CANDIDATES, SearchSpace, get_space
-from .tomlio import dumps_toml, loads_toml
+from .tomlio import dumps_toml, loads_toml, read_toml_bytes
 
 FORMAT = "hanna-profile/1"
 RUNTIMES = ("torch", "onnxruntime")
@@ -173,12 +173,7 @@ def _table_dict(table: LookupTable) -> dict[str, Any]:
 
 def load_profile(path: str | os.PathLike) -> DeviceProfile:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(str(path), None, "profile file not found (expected a TOML profile, e.g. profiles/rpi3b-hanna.toml)") from None
-    except IsADirectoryError:
-        raise ConfigError(str(path), None, "is a directory (expected a TOML profile file)") from None
+    raw = read_toml_bytes(path, "a TOML profile, e.g. profiles/rpi3b-hanna.toml")  # regular, bounded file
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
