@@ -72,6 +72,20 @@ class SearchSection:
 
 
 @dataclass
+class ConstraintsSection:
+    """Budgets for the argmax childnet's predicted cost; the search adapts its penalty weights (nas/budget.py)."""
+
+    latency_s: float = 0.0  # seconds (calibrated prediction when the profile has a calibration); 0 = no budget
+    energy_j: float = 0.0  # joules; 0 = no budget
+    band: float = 0.06  # up to this share below a budget still counts as landing at it
+    step: float = 4.0  # dual-ascent step of the multipliers per theta step
+
+    @property
+    def active(self) -> bool:
+        return self.latency_s > 0 or self.energy_j > 0
+
+
+@dataclass
 class SearchConfig:
     run: RunSection = field(default_factory=RunSection)
     space: SpaceSection = field(default_factory=SpaceSection)
@@ -79,6 +93,7 @@ class SearchConfig:
     knobs: Knobs = field(default_factory=Knobs)  # [knobs] alpha, beta, gamma, delta, form (hanna_tui/knobs.py)
     data: DataSection = field(default_factory=DataSection)
     search: SearchSection = field(default_factory=SearchSection)
+    constraints: ConstraintsSection = field(default_factory=ConstraintsSection)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -126,7 +141,25 @@ def config_from_dict(data: dict[str, Any], source: str, base: SearchConfig | Non
             raise ConfigError(source, key, "expected a table")
         setattr(cfg, key, _apply(getattr(cfg, key), value, source, key))
     validate_config(cfg, source)
+    _check_constraints(cfg, data, source)
     return cfg
+
+
+def _check_constraints(cfg: SearchConfig, data: dict[str, Any], source: str) -> None:
+    """Budgets in range; a budget without any knob given explicitly turns the paper's penalty terms off."""
+    c = cfg.constraints
+    for key in ("latency_s", "energy_j"):
+        value = getattr(c, key)
+        if not 0 <= value < float("inf"):  # NaN fails too
+            raise ConfigError(source, f"constraints.{key}", f"expected a finite number >= 0 (0 = no budget), got {value}")
+    if not 0 < c.band < 0.5:
+        raise ConfigError(source, "constraints.band", f"expected a number between 0 and 0.5, got {c.band}")
+    if not 0 < c.step < float("inf"):
+        raise ConfigError(source, "constraints.step", f"expected a finite number > 0, got {c.step}")
+    if "knobs" in data:
+        cfg.__dict__["explicit_knobs"] = True  # not a field: never written to config.toml
+    if "constraints" in data and c.active and not cfg.__dict__.get("explicit_knobs"):
+        cfg.knobs = dataclasses.replace(cfg.knobs, alpha=0.0, gamma=0.0)
 
 
 def load_config(path: str | os.PathLike, base: SearchConfig | None = None) -> SearchConfig:

@@ -1,4 +1,10 @@
-"""Data sets: CIFAR-10/100 (torchvision), any class-per-folder tree, and a generated set for tests and the demo."""
+"""Data sets: CIFAR-10/100 (torchvision), any class-per-folder tree, and a generated set for tests and the demo.
+
+CIFAR and ImageFolder data go through the tensor cache by default (``data.loader = "cache"``,
+hanna_tui.datacache: decoded once, batches augmented on the device); ``data.loader =
+"dataloader"`` keeps the per-image torchvision transforms behind a DataLoader, with the same
+augmentations (crop with size/8 padding, flip, optional cutout, CIFAR normalisation).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,10 @@ import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
 
 from .config import DataSection
+from .datacache import CIFAR_MEAN, CIFAR_STD, Augment, cifar_cache, folder_cache
 from .errors import UserError
 
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR_STD = (0.2470, 0.2435, 0.2616)
+LOADERS = ("cache", "dataloader")
 
 
 @dataclass
@@ -50,14 +56,34 @@ def synthetic_dataset(n: int, num_classes: int, size: int, seed: int, split_seed
     return TensorDataset(images.contiguous(), labels)
 
 
-def _transforms(size: int, augment: bool):
+class Cutout:
+    """Zero a square of `side` pixels of a normalised (C, H, W) image; its centre uniform over the image."""
+
+    def __init__(self, side: int) -> None:
+        self.side = side
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        _, h, w = image.shape
+        cy, cx = int(torch.randint(0, h, ())), int(torch.randint(0, w, ()))
+        top, left = max(0, cy - self.side // 2), max(0, cx - self.side // 2)
+        image = image.clone()
+        image[:, top : cy - self.side // 2 + self.side, left : cx - self.side // 2 + self.side] = 0.0
+        return image
+
+
+def _transforms(size: int, augment: bool, cutout: int = 0):
     from torchvision import transforms as T
 
     normalize = [T.ToTensor(), T.Normalize(CIFAR_MEAN, CIFAR_STD)]
-    resize = [] if size == 32 else [T.Resize(size)]
+    resize = [] if size == 32 else [T.Resize(size), T.CenterCrop(size)]
     if augment:
-        return T.Compose(resize + [T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip()] + normalize)
+        extra = [Cutout(cutout)] if cutout else []
+        return T.Compose(resize + [T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip()] + normalize + extra)
     return T.Compose(resize + normalize)
+
+
+def _augment(size: int, augment: bool, cutout: int) -> Augment:
+    return Augment.training(size, cutout) if augment else Augment()
 
 
 def _subset(ds: Dataset, count: int, seed: int) -> Dataset:
@@ -67,17 +93,24 @@ def _subset(ds: Dataset, count: int, seed: int) -> Dataset:
     return Subset(ds, perm.tolist())
 
 
-def build_datasets(cfg: DataSection, input_size: int, augment: bool = False, seed: int = 0, num_classes: int = 10) -> DataBundle:
-    """Train and test splits for a data config. A missing data set is a UserError that says how to get it."""
+def build_datasets(
+    cfg: DataSection, input_size: int, augment: bool = False, seed: int = 0, num_classes: int = 10, cutout: int = 0
+) -> DataBundle:
+    """Train and test splits for a data config. A missing data set is a UserError that says how to get it.
+
+    `augment` (crop + flip, and `cutout` pixels when > 0) applies to the training split only.
+    """
     size = cfg.image_size or input_size
+    if cfg.loader not in LOADERS:
+        raise UserError(f"data.loader: unknown loader {cfg.loader!r} (expected {' or '.join(LOADERS)})")
     if cfg.name == "synthetic":
         train = synthetic_dataset(cfg.synthetic_train, num_classes, size, seed=1234, split_seed=seed)
         test = synthetic_dataset(cfg.synthetic_test, num_classes, size, seed=1234, split_seed=seed + 10_000)
         bundle = DataBundle(train, test, num_classes, [f"class{i}" for i in range(num_classes)], "generated patterns")
     elif cfg.name in ("cifar10", "cifar100"):
-        bundle = _cifar(cfg, size, augment)
+        bundle = _cifar(cfg, size, augment, cutout)
     elif cfg.name == "imagefolder":
-        bundle = _imagefolder(cfg, size, augment)
+        bundle = _imagefolder(cfg, size, augment, cutout)
     else:
         raise UserError(f"data.name: unknown data set {cfg.name!r} (expected synthetic, cifar10, cifar100 or imagefolder)")
     bundle.train = _subset(bundle.train, cfg.train_subset, seed)
@@ -85,23 +118,28 @@ def build_datasets(cfg: DataSection, input_size: int, augment: bool = False, see
     return bundle
 
 
-def _cifar(cfg: DataSection, size: int, augment: bool) -> DataBundle:
+def _cifar(cfg: DataSection, size: int, augment: bool, cutout: int) -> DataBundle:
     from torchvision import datasets
 
     cls = datasets.CIFAR10 if cfg.name == "cifar10" else datasets.CIFAR100
     label = "CIFAR-10" if cfg.name == "cifar10" else "CIFAR-100"
     try:
-        train = cls(cfg.root, train=True, download=cfg.download, transform=_transforms(size, augment))
+        train = cls(cfg.root, train=True, download=cfg.download, transform=_transforms(size, augment, cutout))
         test = cls(cfg.root, train=False, download=cfg.download, transform=_transforms(size, False))
     except RuntimeError:
         raise UserError(
             f"data.root={cfg.root}: {label} not found (expected torchvision's binary release there; set data.download = true "
-            f"to fetch it, or use data.name = \"imagefolder\" with a class-per-folder tree, e.g. ../shared/datasets/cifar10-jpeg.tar.gz unpacked)"
+            f'to fetch it, or use data.name = "imagefolder" with a class-per-folder tree, e.g. ../shared/datasets/cifar10-jpeg.tar.gz unpacked)'
         ) from None
+    if cfg.loader == "cache":
+        root = Path(cfg.root)
+        train = cifar_cache(train, root, cfg.name, True, size, _augment(size, augment, cutout))
+        test = cifar_cache(test, root, cfg.name, False, size, Augment())
+        return DataBundle(train, test, len(train.classes), list(train.classes), f"{label} at {cfg.root} (tensor cache)")
     return DataBundle(train, test, len(train.classes), list(train.classes), f"{label} at {cfg.root}")
 
 
-def _imagefolder(cfg: DataSection, size: int, augment: bool) -> DataBundle:
+def _imagefolder(cfg: DataSection, size: int, augment: bool, cutout: int) -> DataBundle:
     from torchvision import datasets
 
     root = Path(cfg.root)
@@ -115,8 +153,14 @@ def _imagefolder(cfg: DataSection, size: int, augment: bool) -> DataBundle:
         test_dir = root / "val"
     if not test_dir.is_dir():
         raise UserError(f"data.root={cfg.root}: no test/ or val/ folder (expected ROOT/test/<class>/*.jpg)")
+    if cfg.loader == "cache":
+        train = folder_cache(train_dir, root, size, _augment(size, augment, cutout))
+        test = folder_cache(test_dir, root, size, Augment())
+        if train.classes != test.classes:
+            raise UserError(f"data.root={cfg.root}: train/ and test/ have different class folders")
+        return DataBundle(train, test, len(train.classes), list(train.classes), f"ImageFolder at {cfg.root} (tensor cache)")
     try:
-        train = datasets.ImageFolder(str(train_dir), transform=_transforms(size, augment))
+        train = datasets.ImageFolder(str(train_dir), transform=_transforms(size, augment, cutout))
         test = datasets.ImageFolder(str(test_dir), transform=_transforms(size, False))
     except (FileNotFoundError, RuntimeError) as exc:
         raise UserError(f"data.root={cfg.root}: {exc}") from None

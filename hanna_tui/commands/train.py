@@ -36,6 +36,10 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weight-decay", type=float, help="weight decay on conv/linear weights (default 5e-4)")
     g.add_argument("--warmup-epochs", type=float, help="linear warm-up epochs (default 5)")
     g.add_argument("--label-smoothing", type=float, help="label smoothing (default 0.1)")
+    g.add_argument("--cutout", type=int, help="zero a square of N px per training image (default 0 = off; 16 for CIFAR)")
+    g.add_argument("--ema", type=float, help="evaluate and save a moving average of the weights with this decay (default 0 = off)")
+    g.add_argument("--lr-base-batch", type=int, help="--lr is for this batch size; scaled linearly to --batch-size (default 0 = as given)")
+    g.add_argument("--compile", action="store_true", help="torch.compile the model (falls back to eager when it fails)")
     g.add_argument("--seed", type=int, help="seed (default 0)")
     g.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     g.add_argument("--no-channels-last", action="store_true", help="keep NCHW memory format on CUDA")
@@ -45,6 +49,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     d.add_argument("--subset", type=int, help="use N training images (0 = all)")
     d.add_argument("--test-subset", type=int, help="use N test images (0 = all)")
     d.add_argument("--image-size", type=int, help="resize images to N x N (default: the model's 32)")
+    d.add_argument("--loader", choices=("cache", "dataloader"), help="cache: decode once, augment batches on the device (default); dataloader: per-image DataLoader")
     r = p.add_argument_group("runtime")
     r.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto)")
     r.add_argument("--workers", type=int, help="DataLoader workers (default: auto, 0 on CPU)")
@@ -101,15 +106,16 @@ def config_from_args(args: argparse.Namespace, data: DataSection):
 
         apply_toml(cfg, args.config)
     simple = ("epochs", "batch_size", "lr", "weight_decay", "warmup_epochs", "label_smoothing", "seed", "device",
-              "workers", "threads", "log_interval")
+              "workers", "threads", "log_interval", "cutout", "ema", "lr_base_batch")
     for name in simple:
         value = getattr(args, name, None)
         if value is not None:
             setattr(cfg, name, value)
     cfg.amp = not args.no_amp
     cfg.channels_last = not args.no_channels_last
+    cfg.compile = cfg.compile or bool(getattr(args, "compile", False))
     for flag, key in (("data", "name"), ("data_root", "root"), ("subset", "train_subset"), ("test_subset", "test_subset"),
-                      ("image_size", "image_size")):
+                      ("image_size", "image_size"), ("loader", "loader")):
         value = getattr(args, flag, None)
         if value is not None:
             setattr(cfg.data, key, value)

@@ -1,15 +1,22 @@
-"""Seeded, resumable batch order over a data set (a fast path for in-memory tensor data sets).
+"""Seeded, resumable batch order over a data set (fast paths for in-memory tensor data sets).
 
 The order of an epoch's phase depends only on (seed, epoch, phase), so a resumed run can skip
-the batches it already did and see exactly the batches it would have seen.
+the batches it already did and see exactly the batches it would have seen. A tensor cache
+(hanna_tui.datacache) cuts and augments each batch on its own device; the augmentation of a
+batch is seeded by the batch's indices, so a resumed pass sees the same crops and flips too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+
+from ..datacache import cached_view, place
+
+__all__ = ["batch_plan", "iterate", "order", "place"]
 
 
 def _tensor_source(ds: Dataset) -> tuple[tuple[torch.Tensor, ...], list[int] | None] | None:
@@ -38,8 +45,20 @@ def batch_plan(n: int, batch_size: int, seed: int, epoch: int, phase: int, shuff
     return plan
 
 
+def batch_seed(batch: Sequence[int]) -> int:
+    """A seed that only the batch's own indices (and their order) decide."""
+    return zlib.crc32(torch.tensor(batch, dtype=torch.int64).numpy().tobytes())
+
+
 def iterate(ds: Dataset, plan: list[list[int]], start: int = 0, workers: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield (images, labels) for plan[start:]."""
+    """Yield (images, labels) for plan[start:] (on the cache's device for a tensor cache)."""
+    cached = cached_view(ds)
+    if cached is not None:
+        cache, mapping = cached
+        for batch in plan[start:]:
+            ids = torch.tensor(batch, dtype=torch.long)
+            yield cache.batch(ids if mapping is None else mapping[ids], cache.generator(batch_seed(batch)))
+        return
     source = _tensor_source(ds)
     if source is not None:
         (images, labels), mapping = source[0][:2], source[1]

@@ -24,13 +24,9 @@ What the run directory gets (see hanna_tui.store):
 from __future__ import annotations
 
 import io
-import random
-import signal
-import socket
 import sys
 import time
 import traceback
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,20 +36,18 @@ from torch import nn
 from ..config import SearchConfig
 from ..distributed import DistContext, average_gradients, broadcast_module, theta_in_sync
 from ..errors import UserError
-from ..fsutil import atomic_write_bytes, atomic_write_text
+from ..fsutil import atomic_write_bytes
 from ..profiles import DeviceProfile
+from ..runtime import Cancelled, StopFlag, amp_dtype, autocast, pick_device, rng_state, seed_everything, set_rng_state
 from ..sampling import sample_arch, write_arch
-from ..store import Run, now_iso
+from ..store import Run
 from ..theta import write_theta
 from . import data_iter
+from .budget import BudgetController
 from .loss import search_loss
 from .supernet import CostTables, Supernet, temperature_at
 
 CHECKPOINT_VERSION = 1
-
-
-class Cancelled(Exception):
-    """SIGTERM or SIGINT arrived; the loop stopped at a batch boundary."""
 
 
 @dataclass
@@ -107,64 +101,12 @@ class PhasePlan:
     batches: list[list[int]] = field(default_factory=list)
 
 
-class StopFlag:
-    """Turns SIGTERM/SIGINT into a flag the loop checks between batches."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self._old: dict[int, Any] = {}
-
-    def install(self) -> None:
-        if self._old:
-            return
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self._old[sig] = signal.signal(sig, self._handle)
-
-    def restore(self) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-        self._old = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.signal = signum
-
-    def check(self) -> None:
-        if self.signal is not None:
-            raise Cancelled(signal.Signals(self.signal).name)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"run.device: {name} requested but CUDA is not available here (expected cpu or auto)")
-    return torch.device(name)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 class Search:
     """One search in one run directory. Build with everything validated; then run()."""
 
     def __init__(
-        self, cfg: SearchConfig, run: Run, profile: DeviceProfile, train_set, val_set, test_set, num_classes: int, dist: DistContext | None = None
+        self, cfg: SearchConfig, run: Run, profile: DeviceProfile, train_set, val_set, test_set, num_classes: int, dist: DistContext | None = None,
+        stop: StopFlag | None = None,
     ) -> None:
         from ..space import get_space
 
@@ -178,33 +120,28 @@ class Search:
         self.space = get_space(cfg.space.name, cfg.space.width_mult, num_classes)
         self.model = Supernet(self.space).to(self.device)
         self.costs = CostTables(profile.latency_s(), profile.energy_j(), self.space.mask()).to(self.device)
+        self.budget = BudgetController(cfg.constraints, profile, self.costs.latency, self.costs.energy)  # [constraints]
         self.knobs = cfg.knobs
         self.w_opt = torch.optim.SGD(self.model.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_weight_decay)
         self.t_opt = torch.optim.Adam(self.model.theta_parameters(), lr=s.theta_lr, weight_decay=s.theta_weight_decay)
         self.w_sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.w_opt, T_max=s.epochs)
         self.splits = {"train": train_set, "val": val_set}
         self.test_set = test_set
-        self.amp_dtype = self._amp_dtype()
+        data_iter.place([train_set, val_set, test_set], self.device)  # tensor caches batch on the device
+        self.amp_dtype = amp_dtype(self.device, cfg.search.amp)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.position = Position()
         self.best_acc: float | None = None
         self.global_step = 0
         self.epoch_meter = Meter()
-        self.stop = StopFlag()
+        self.stop = stop or StopFlag()  # the service passes the one it installed at start
         if self.dist.is_main:
             run.enable_events()
         _QUIET["on"] = not self.dist.is_main
 
     # set-up helpers
-    def _amp_dtype(self) -> torch.dtype | None:
-        if self.device.type != "cuda" or not self.cfg.search.amp:
-            return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
     def autocast(self):
-        if self.amp_dtype is None:
-            return nullcontext()
-        return torch.autocast("cuda", dtype=self.amp_dtype)
+        return autocast(self.amp_dtype)
 
     def phases(self, epoch: int) -> list[PhasePlan]:
         s = self.cfg.search
@@ -238,6 +175,7 @@ class Search:
             "global_step": self.global_step,
             "best_acc": self.best_acc,
             "epoch_meter": vars(self.epoch_meter).copy(),
+            "budget": self.budget.state_dict(),
             "rng": rng_state(),
             "config": self.cfg.to_dict(),
         }
@@ -274,6 +212,7 @@ class Search:
         self.global_step = int(state["global_step"])
         self.best_acc = state["best_acc"]
         self.epoch_meter = Meter(**state["epoch_meter"])
+        self.budget.load_state_dict(state.get("budget"))
         set_rng_state(state["rng"])
         return True
 
@@ -328,6 +267,8 @@ class Search:
             logits = self.model(images, weights)
         lat, ener = self.costs.expected(weights.soft)
         parts = search_loss(logits, labels, lat, ener, self.knobs, self.costs.has_energy)
+        if self.budget.active:  # the multipliers' terms; a theta step also moves the multipliers
+            parts.loss = parts.loss + self.budget.penalty(self.model.probabilities(), self.model.masked_theta(), update=opt is self.t_opt)
         self.scaler.scale(parts.loss).backward()
         average_gradients([p for group in opt.param_groups for p in group["params"]], self.dist)
         self.scaler.step(opt)
@@ -385,6 +326,9 @@ class Search:
         record = {"kind": "epoch", "epoch": epoch + 1, "step": self.global_step, "phase": "eval", "loss": result["ce"], "ce": result["ce"]}
         record.update({"lat": lat, "ener": ener, "acc": result["acc"], "temperature": self.temperature(epoch), "lr": self.w_opt.param_groups[0]["lr"]})
         record.update({"images_per_s": 0.0, "time": time.time()})
+        if self.budget.active:
+            record.update(self.budget.epoch_record(choices))
+            say(self.budget.describe(record))
         self.run.log_metrics(record)
         self.w_sched.step()
         self.position = Position(epoch + 1, 0, 0)
@@ -401,7 +345,7 @@ class Search:
         probs = self.model.probabilities().detach().float().cpu().tolist()
         mask = self.space.mask()
         self.run.log_theta_image(completed, [[p if ok else float("nan") for p, ok in zip(row, allowed, strict=True)] for row, allowed in zip(probs, mask, strict=True)])
-        write_theta(self.run.path / "theta" / f"epoch_{completed:03d}.txt", theta)
+        write_theta(self.run.theta_epoch_path(completed), theta)
         write_theta(self.run.theta_path, theta)
         arch = sample_arch(theta, self.space, self.profile)
         arch.update({"run": self.run.id, "epoch": completed})
@@ -460,43 +404,41 @@ def say(message: str) -> None:
 
 
 def execute(search: Search, resume: bool) -> int:
-    """Run the search as this process; the run's status tells the outcome. Returns the exit code."""
+    """Run the search as this process; the run's status tells the outcome. Returns the exit code.
+
+    The checkpoint is checked before anything is written: a resume that cannot continue (a
+    changed space, say) leaves config.toml and the status as they were. A resume always leaves
+    a resume record in the metrics, also one that starts at epoch 1 (a run queued, never started).
+    """
     from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED
 
     run = search.run
     if resume and search.load_checkpoint():
         p = search.position
         say(f"resuming at epoch {p.epoch + 1}, phase {p.phase}, batch {p.batch}")
-        # readers drop records of the interrupted stretch: those after this line with a step above this one
+    run.write_config_text(search.cfg.to_toml())
+    if resume:  # readers drop records of the interrupted stretch: those after this line with a step above this one
+        p = search.position
         run.log_metrics({"kind": "resume", "epoch": p.epoch + 1, "step": search.global_step, "phase": "resume"})
-    run.update_status(
-        state="running", pid=_pid(), host=socket.gethostname(), started=run.status().get("started") or now_iso(), resumed=now_iso() if resume else None,
-        ended=None, error=None, total_epochs=search.cfg.search.epochs, device=str(search.device),
-    )
+    run.mark_running(resumed=resume, total_epochs=search.cfg.search.epochs, device=str(search.device))
     search.stop.install()
     try:
         search.run_all()
     except Cancelled as exc:
         search.save_checkpoint()
-        run.update_status(state="cancelled", ended=now_iso(), error=f"cancelled by {exc} (resumable with --resume)")
+        run.mark_ended("cancelled", f"cancelled by {exc} (resumable with --resume)")
         say(f"cancelled ({exc}); checkpoint saved, resume with --resume")
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - any failure marks the run failed
-        atomic_write_text(run.path / "error.log", traceback.format_exc())
+        run.write_error_log(traceback.format_exc())
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        run.update_status(state="failed", ended=now_iso(), error=message)
-        say(f"hanna-tui: search failed: {message} (traceback in {run.path / 'error.log'})")
+        run.mark_ended("failed", message)
+        say(f"hanna-tui: search failed: {message} (traceback in {run.error_log_path})")
         return EXIT_RUN_FAILED
     finally:
         search.stop.restore()
         run.close_events()
     # best_acc again: a run killed between its last checkpoint and status write resumes with nothing left to do
-    run.update_status(state="done", ended=now_iso(), progress=1.0, epoch=search.cfg.search.epochs, phase="done", best_acc=search.best_acc)
+    run.mark_ended("done", progress=1.0, epoch=search.cfg.search.epochs, phase="done", best_acc=search.best_acc)
     say(f"done: best test acc {search.best_acc:.1%}; run directory {run.path}")
     return 0
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()

@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..counting import model_cost
 from ..data import build_datasets
+from ..datacache import CacheLoader, cached_view
 from ..distributed import DistContext, FollowerRun, average_gradients, broadcast_module, module_in_sync
 from ..errors import UserError
 from ..fsutil import atomic_write_json
@@ -43,6 +44,7 @@ from ..models import MODEL_FILE, SPEC_FILE, ModelSpec, build_model, inference_fo
 from ..store import Run, now_iso
 from .checkpoint import CHECKPOINT, load_blob, save_blob
 from .recipe import TrainConfig, default_workers, lr_at, param_groups
+from .speed import WeightAverage, compiled, optimizer_options
 
 RUNTIME_KEYS = ("device", "workers", "threads", "log_interval")
 Progress = Callable[[str], None]
@@ -163,17 +165,21 @@ class Trainer:
         self._to_device()
         broadcast_module(self.model, self.dist)
         self.optimizer = torch.optim.SGD(param_groups(self.model, self.cfg.weight_decay), lr=self.cfg.lr,
-                                         momentum=self.cfg.momentum, nesterov=self.cfg.nesterov)
+                                         momentum=self.cfg.momentum, nesterov=self.cfg.nesterov, **optimizer_options(self.device))
         self._setup_amp()
+        self.ema = WeightAverage(self.model, self.cfg.ema) if self.cfg.ema > 0 else None
         if blob is not None:
             self.optimizer.load_state_dict(blob["optimizer"])
             if self.scaler is not None and blob.get("scaler"):
                 self.scaler.load_state_dict(blob["scaler"])
+            if self.ema is not None and blob.get("ema"):
+                self.ema.load_state_dict(blob["ema"])
+        self.step_model = compiled(self.model, self.say) if self.cfg.compile else self.model
         return blob
 
     def _setup_data(self, resumed: bool) -> None:
         bundle = build_datasets(self.cfg.data, self.spec.input_size, augment=True, seed=self.cfg.seed,
-                                num_classes=self.spec.num_classes)
+                                num_classes=self.spec.num_classes, cutout=self.cfg.cutout)
         if resumed and bundle.num_classes != self.spec.num_classes:
             raise UserError(f"{self.cfg.data.root}: {bundle.num_classes} classes, but the checkpoint was trained on {self.spec.num_classes}")
         self.spec.num_classes = bundle.num_classes
@@ -186,12 +192,20 @@ class Trainer:
         self.train_loader = self._loader(bundle.train, workers, shuffle=True)
         self.test_loader = self._loader(bundle.test, workers, shuffle=False)
 
-    def _loader(self, ds: Dataset, workers: int, shuffle: bool) -> DataLoader:
+    def _loader(self, ds: Dataset, workers: int, shuffle: bool) -> DataLoader | CacheLoader:
         sampler = None
         batch_size = self.batch_size if shuffle else max(self.batch_size, 256)
-        if shuffle and self.dist.enabled:  # each rank its share; the global batch stays batch_size
-            sampler = DistributedSampler(ds, self.dist.world_size, self.dist.rank, shuffle=True, seed=self.cfg.seed, drop_last=True)
+        sharded = shuffle and self.dist.enabled  # each rank its share; the global batch stays batch_size
+        if sharded:
             batch_size = max(1, batch_size // self.dist.world_size)
+        cached = cached_view(ds)
+        if cached is not None:  # the tensor cache: batches cut and augmented on the device
+            cache, indices = cached
+            cache.to(self.device)
+            rank, world = (self.dist.rank, self.dist.world_size) if sharded else (0, 1)
+            return CacheLoader(cache, indices, batch_size, shuffle=shuffle, drop_last=shuffle, seed=self.cfg.seed, rank=rank, world_size=world)
+        if sharded:
+            sampler = DistributedSampler(ds, self.dist.world_size, self.dist.rank, shuffle=True, seed=self.cfg.seed, drop_last=True)
         return DataLoader(
             ds,
             batch_size=batch_size,
@@ -232,7 +246,7 @@ class Trainer:
 
     def _step(self, images: torch.Tensor, labels: torch.Tensor, criterion: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
         with self._autocast():
-            logits = self.model(images)
+            logits = self.step_model(images)
             loss = criterion(logits, labels)
         regularize = getattr(self.model, "regularization", None)
         extra = regularize() if callable(regularize) else None
@@ -247,6 +261,8 @@ class Trainer:
             total.backward()
             average_gradients(list(self.model.parameters()), self.dist)
             self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
         correct = (logits.detach().argmax(1) == labels).sum()
         return loss.detach(), correct
 
@@ -263,8 +279,12 @@ class Trainer:
             hook(epoch, self.cfg.epochs)
         criterion = nn.CrossEntropyLoss(label_smoothing=self.cfg.label_smoothing)
         self.generator.manual_seed(self.cfg.seed * 100_003 + epoch)
-        if isinstance(self.train_loader.sampler, DistributedSampler):
+        if isinstance(self.train_loader, CacheLoader):
+            self.train_loader.set_epoch(epoch)
+        elif isinstance(self.train_loader.sampler, DistributedSampler):
             self.train_loader.sampler.set_epoch(epoch)
+        if self.ema is not None:
+            self.ema.track(self.model)
         torch.manual_seed(self.cfg.seed * 100_003 + epoch)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), dtype=torch.long, device=self.device)
@@ -273,7 +293,14 @@ class Trainer:
         for i, (images, labels) in enumerate(self._batches(self.train_loader)):
             lr = self._set_lr(epoch * self.steps_per_epoch + i)
             images, labels = self._batch(images, labels)
-            loss, right = self._step(images, labels, criterion)
+            try:
+                loss, right = self._step(images, labels, criterion)
+            except Exception as exc:
+                if self.step_model is self.model:
+                    raise
+                self.say(f"torch.compile failed ({type(exc).__name__}: {str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ''}); training eagerly")
+                self.step_model = self.model
+                loss, right = self._step(images, labels, criterion)
             loss_sum += loss * labels.shape[0]
             correct += right
             seen += labels.shape[0]
@@ -288,7 +315,7 @@ class Trainer:
             raise UserError(f"training diverged (loss {loss_mean}) in epoch {epoch + 1}; try a lower --lr")
         return EpochStats(loss_mean, float(correct) / max(1, seen), seen / max(seconds, 1e-9), seconds, False)
 
-    def _batches(self, loader: DataLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def _batches(self, loader: DataLoader | CacheLoader) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The loader's batches until it ends or a stop is asked for (a worker killed by the same signal is no error)."""
         iterator = iter(loader)
         while not self.stop:
@@ -311,15 +338,16 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
-        """(top-1 fraction, mean cross-entropy) on the test split."""
-        self.model.eval()
+        """(top-1 fraction, mean cross-entropy) on the test split (of the averaged weights when EMA is on)."""
+        model = self.ema.model if self.ema is not None else self.model
+        model.eval()
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         loss_sum = torch.zeros((), device=self.device)
         seen = 0
         for images, labels in self._batches(self.test_loader):
             images, labels = self._batch(images, labels)
             with self._autocast():
-                logits = self.model(images)
+                logits = model(images)
             loss_sum += nn.functional.cross_entropy(logits.float(), labels, reduction="sum")
             correct += (logits.argmax(1) == labels).sum()
             seen += labels.shape[0]
@@ -337,6 +365,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "ema": self.ema.state_dict() if self.ema is not None else None,
             "epoch": epochs_done,
             "best_top1": self.best_top1,
             "top1": self.last_top1,
@@ -373,6 +402,9 @@ class Trainer:
                  f"lr {lr:.4g}  {stats.images_per_s:.0f} img/s  {stats.seconds:.1f}s")
 
     def _finish(self) -> TrainResult:
+        if self.ema is not None:  # what was evaluated is what is saved
+            self.ema.copy_to(self.model)
+            self.ema = None
         end_hook = getattr(self.model, "on_train_end", None)
         stage = getattr(self.model, "condensation_stage", lambda: 0)
         before = stage()

@@ -3,11 +3,17 @@
 Defaults (documented in `hanna-tui train --help`):
   120 epochs (the paper), batch 128, SGD lr 0.1 momentum 0.9 Nesterov, weight decay 5e-4 on
   conv/linear weights only (none on BatchNorm parameters and biases), 5 epochs of linear
-  warm-up from lr/100 then a cosine decay to 0 (per step), label smoothing 0.1, random crop
-  (4 px padding) + horizontal flip (the data sets' augmentation), top-1 on the test split
-  after every epoch. On CUDA: mixed precision (bfloat16 where supported, else float16 with a
-  gradient scaler), channels_last memory format, pinned memory and non-blocking copies,
-  persistent DataLoader workers.
+  warm-up from lr/100 (at most a fifth of the run, so a short run warms up for a fifth of it
+  and still ends at lr 0) then a cosine decay to 0 (per step), label smoothing 0.1, random
+  crop (4 px padding) + horizontal flip, top-1 on the test split after every epoch.
+Options: cutout (a square of `cutout` px zeroed per image; 16 is the CIFAR choice), an
+exponential moving average of the weights (`ema` = its decay per step, e.g. 0.999; the EMA
+weights are evaluated and saved), `lr_base_batch` (lr is meant for that batch size and scaled
+linearly to batch_size), `compile` (torch.compile; a failure falls back to eager in one line).
+Data: the tensor cache (hanna_tui.datacache) for CIFAR and ImageFolder data unless
+data.loader = "dataloader". On CUDA: mixed precision (bfloat16 where supported, else float16
+with a gradient scaler), channels_last memory format, fused SGD; with the DataLoader path
+pinned memory, non-blocking copies and persistent workers.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_epochs: float = 5.0
     label_smoothing: float = 0.1
+    cutout: int = 0  # px side of the zeroed square per training image; 0 = none
+    ema: float = 0.0  # decay of the weights' moving average per step; 0 = off
+    lr_base_batch: int = 0  # > 0: lr is for this batch size, scaled linearly to batch_size
+    compile: bool = False  # torch.compile the model (falls back to eager when it fails)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # CUDA only
     channels_last: bool = True  # CUDA only
@@ -64,21 +74,39 @@ class TrainConfig:
         need(self.weight_decay >= 0, "--weight-decay", f"expected a number >= 0, got {self.weight_decay}")
         need(self.warmup_epochs >= 0, "--warmup-epochs", f"expected a number >= 0, got {self.warmup_epochs}")
         need(0 <= self.label_smoothing < 1, "--label-smoothing", f"expected 0 <= x < 1, got {self.label_smoothing}")
+        need(self.cutout >= 0, "--cutout", f"expected an integer >= 0 (pixels), got {self.cutout}")
+        need(self.ema == 0 or 0 < self.ema < 1, "--ema", f"expected 0 (off) or a decay 0 < x < 1, got {self.ema}")
+        need(self.lr_base_batch >= 0, "--lr-base-batch", f"expected an integer >= 0, got {self.lr_base_batch}")
         need(self.workers >= -1, "--workers", f"expected an integer >= 0 (or -1 for auto), got {self.workers}")
         need(self.data.train_subset >= 0 and self.data.test_subset >= 0, "--subset", "expected an integer >= 0")
         dev = self.device
         need(dev in ("auto", "cpu", "cuda") or dev.startswith("cuda:"), "--device", f"expected auto, cpu, cuda or cuda:N, got {dev!r}")
 
 
+WARMUP_MAX_FRACTION = 0.2  # warm-up never takes more than this share of the run
+
+
+def peak_lr(cfg: TrainConfig) -> float:
+    """lr, scaled linearly from lr_base_batch to batch_size when lr_base_batch is set."""
+    return cfg.lr * cfg.batch_size / cfg.lr_base_batch if cfg.lr_base_batch > 0 else cfg.lr
+
+
+def warmup_steps(cfg: TrainConfig, steps_per_epoch: int) -> int:
+    """warmup_epochs, capped at WARMUP_MAX_FRACTION of the run (a 2-epoch run warms up for 0.4)."""
+    epochs = min(cfg.warmup_epochs, WARMUP_MAX_FRACTION * cfg.epochs)
+    return int(round(epochs * steps_per_epoch))
+
+
 def lr_at(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
-    """Linear warm-up from lr/100 over warmup_epochs, then cosine from lr to 0 at the last step."""
+    """Linear warm-up from peak/100 (see warmup_steps), then cosine from the peak to 0 after the last step."""
+    peak = peak_lr(cfg)
     total = max(1, cfg.epochs * steps_per_epoch)
-    warm = min(total, int(round(cfg.warmup_epochs * steps_per_epoch)))
+    warm = min(total - 1, warmup_steps(cfg, steps_per_epoch))
     if step < warm:
-        start = cfg.lr / 100
-        return start + (cfg.lr - start) * step / warm
+        start = peak / 100
+        return start + (peak - start) * step / warm
     progress = min(1.0, (step - warm) / max(1, total - warm))
-    return 0.5 * cfg.lr * (1 + math.cos(math.pi * progress))
+    return 0.5 * peak * (1 + math.cos(math.pi * progress))
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
