@@ -14,11 +14,11 @@ from fixtures import fake_metrics, make_fixture_set, make_run  # noqa: E402
 from textual.widgets import DataTable, Input, OptionList, Static  # noqa: E402
 
 from hanna_tui.cost import CostModel, Knobs, knob_readout  # noqa: E402
+from hanna_tui.pareto import COST, front  # noqa: E402
 from hanna_tui.profiles import load_profile  # noqa: E402
 from hanna_tui.tui import fmt  # noqa: E402
 from hanna_tui.tui.app import HannaApp  # noqa: E402
 from hanna_tui.tui.presets import Preset  # noqa: E402
-from hanna_tui.tui.runindex import pareto_front  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_tui_support import PROFILES, FakeSpawn, plain, sync  # noqa: E402
@@ -282,12 +282,13 @@ async def test_history_sort_filter_pareto_compare(runs) -> None:
         await pilot.press("p")
         await pilot.pause()
         legend = plain(screen.query_one("#pareto-legend", Static).content)
-        assert "1 Pareto-optimal" in legend and "20260104-110000-energy-heavy" in legend
+        # latency x energy x accuracy (hanna_tui/pareto.py): the more accurate, costlier baseline is optimal too
+        assert "2 Pareto-optimal" in legend and "20260104-110000-energy-heavy" in legend and "20251231-070000-mobilenetv2" in legend
 
 
 def test_pareto_front() -> None:
     points = [(1.0, 5.0), (2.0, 2.0), (3.0, 3.0), (4.0, 1.0), (2.0, 6.0)]
-    assert pareto_front(points) == {0, 1, 3}
+    assert front([{"latency": x, "energy": y} for x, y in points], COST) == {0, 1, 3}
 
 
 @sync

@@ -5,10 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..pareto import ACCURACY, ENERGY, LATENCY, front, run_point
 from ..store import Run, summarize
 from .pipeline import Job, JobResult, planned_steps, search_state, step_done
 
-PARETO_BASIS = {"latency": "pred_latency_s (min)", "energy": "pred_energy_j (min)", "accuracy": "top1, else search_acc (max)"}
+PARETO_BASIS = {
+    LATENCY.name: "pred_latency_s (min)",
+    ENERGY.name: "pred_energy_j (min)",
+    ACCURACY.name: "top1, else search_acc (max)",
+}
 
 
 def run_record(job: Job, result: JobResult | None) -> dict[str, Any]:
@@ -23,7 +28,7 @@ def run_record(job: Job, result: JobResult | None) -> dict[str, Any]:
         "steps": result.steps if result else {s: ("done" if step_done(job, s) else "pending") for s in planned_steps(job)},
         "error": result.error if result else "",
     }
-    record.update(_costs(run))
+    record.update(run_costs(run))
     record["knobs"] = record["knobs"] or job.knobs
     record["pareto"] = False
     return record
@@ -36,7 +41,7 @@ def _state_from_files(job: Job) -> str:
     return "queued" if state == "missing" else f"incomplete ({state})"
 
 
-def _costs(run: Run) -> dict[str, Any]:
+def run_costs(run: Run) -> dict[str, Any]:
     if not run.path.is_dir():
         return {
             "knobs": {},
@@ -65,28 +70,13 @@ def _costs(run: Run) -> dict[str, Any]:
     }
 
 
-def _objectives(record: dict[str, Any]) -> tuple[float, float, float] | None:
-    values = (record.get("pred_latency_s"), record.get("pred_energy_j"), record.get("accuracy"))
-    if record.get("state") != "done" or not all(isinstance(v, (int, float)) for v in values):
-        return None
-    lat, ener, acc = values
-    return float(lat), float(ener), -float(acc)  # every objective minimised
-
-
-def dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return all(x <= y for x, y in zip(a, b, strict=True)) and any(x < y for x, y in zip(a, b, strict=True))
-
-
 def mark_pareto(records: list[dict[str, Any]]) -> list[str]:
-    """Flag the non-dominated finished runs (min latency, min energy, max accuracy); return their names."""
-    points = [(r, _objectives(r)) for r in records]
-    candidates = [(r, p) for r, p in points if p is not None]
-    front = []
-    for record, point in candidates:
-        if not any(dominates(other, point) for _, other in candidates if other is not point):
-            record["pareto"] = True
-            front.append(record["name"])
-    return front
+    """Flag the non-dominated finished runs (pareto.ALL: min latency, min energy, max accuracy); return their names."""
+    points = [run_point(r.get("state", ""), r.get("pred_latency_s"), r.get("pred_energy_j"), r.get("accuracy")) for r in records]
+    optimal = front(points)
+    for i in sorted(optimal):
+        records[i]["pareto"] = True
+    return [records[i]["name"] for i in sorted(optimal)]
 
 
 def counts(records: list[dict[str, Any]]) -> dict[str, int]:

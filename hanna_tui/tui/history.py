@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..knobs import dominance, knobs_from_mapping
+from ..pareto import front, run_point
 from ..store import RunSummary
 from .details import cost_model
-from .runindex import pareto_front
 
 _INITIAL: dict[str, tuple[float, float | None] | None] = {}
 
@@ -96,7 +96,10 @@ SORT_KEYS: dict[str, Any] = {
 
 
 def pareto(rows: list[HistoryRow], source: str) -> tuple[list[tuple[HistoryRow, tuple[float, float]]], set[str]]:
-    """Rows that have a point, and the ids of the Pareto-optimal ones (minimum latency and energy)."""
+    """Rows that have a (latency, energy) point, and the ids of the Pareto-optimal finished runs.
+
+    Optimal over latency, energy and accuracy (pareto.ALL), as in the batch summary.
+    """
     placed = [(r, p) for r in rows if (p := r.point(source)) is not None]
-    front = pareto_front([p for _, p in placed])
-    return placed, {placed[i][0].s.id for i in front}
+    points = [run_point(r.s.state, lat, ener, r.acc) for r, (lat, ener) in placed]
+    return placed, {placed[i][0].s.id for i in front(points)}

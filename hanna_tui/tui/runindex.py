@@ -210,15 +210,3 @@ def _x_of(record: dict[str, Any], index: int, kind: str) -> float:
     if isinstance(step, (int, float)):
         return float(step)
     return float(index)
-
-
-def pareto_front(points: list[tuple[float, float]]) -> set[int]:
-    """Indices of the points no other point beats in both coordinates (minimising both)."""
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], points[i][1]))
-    front: set[int] = set()
-    best_y = float("inf")
-    for i in order:
-        if points[i][1] < best_y:
-            front.add(i)
-            best_y = points[i][1]
-    return front
