@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
 from .fsutil import (
     Unreadable,
     append_jsonl,
@@ -68,7 +69,7 @@ WATCHED = (RUN_FILE, STATUS_FILE, ARCH_FILE, f"{TRAIN_DIR}/{STATUS_FILE}", DEPLO
 COMMON_META_KEYS = ("id", "kind", "name", "created", "origin", "data")
 META_KEYS = {
     "search": COMMON_META_KEYS
-    + ("knobs", "loss_form", "space", "width_mult", "mode", "device", "profile", "profile_hash"),
+    + ("knobs", "loss_form", "space", "width_mult", "mode", "device", "profile", "profile_hash", "proxy"),
     "baseline": COMMON_META_KEYS + ("model", "variant", "label", "num_classes", "input_size"),
 }
 ORIGINS = ("cli", "tui", "batch")
@@ -531,7 +532,7 @@ def upgrade_meta(meta: dict[str, Any]) -> dict[str, Any]:
 _META_DEFAULTS: dict[str, Any] = {
     "origin": "cli", "data": {}, "knobs": {}, "loss_form": "", "space": "", "width_mult": None, "mode": "",
     "device": "", "profile": "", "profile_hash": "", "model": "", "variant": "", "label": "",
-    "num_classes": None, "input_size": None,
+    "num_classes": None, "input_size": None, "proxy": None,
 }
 
 
@@ -649,7 +650,8 @@ def summarize(run: Run) -> RunSummary:
     meta = reading.table(run.meta_path)
     status = reading.table(run.status_path)
     arch = reading.table(run.arch_path)
-    train = reading.table(run.training().status_path) if run.training().path != run.path else {}
+    train = reading.table(run.training().status_path)
+    progress = train if _text(meta.get("kind")) == "baseline" else status  # a baseline's epochs are its training's
     metrics_problem = check_jsonl_tail(run.metrics_path)
     if metrics_problem:
         reading.problem(run.metrics_path, metrics_problem)
@@ -669,9 +671,9 @@ def summarize(run: Run) -> RunSummary:
         state=_text(_state_of(run, status_ok), "queued"),
         created=_text(meta.get("created")),
         updated=_text(status.get("updated")),
-        epoch=_count(status.get("epoch")),
-        total_epochs=_count(status.get("total_epochs")),
-        progress=min(1.0, max(0.0, finite_or_none(status.get("progress")) or 0.0)),
+        epoch=_count(progress.get("epoch")),
+        total_epochs=_count(progress.get("total_epochs")),
+        progress=min(1.0, max(0.0, finite_or_none(progress.get("progress")) or 0.0)),
         knobs=knobs,
         space=_text(meta.get("space")),
         mode=_text(meta.get("mode")),
@@ -680,9 +682,9 @@ def summarize(run: Run) -> RunSummary:
         pred_latency_s=_first_number(predicted.get("latency_s"), latest.get("lat")),
         pred_energy_j=_first_number(predicted.get("energy_j"), latest.get("ener")),
         search_acc=_first_number(status.get("best_acc"), latest.get("acc")),
-        top1=_first_number(train.get("top1"), status.get("top1")),
-        params=_count_or_none(train.get("params"), status.get("params")),
-        macs=_count_or_none(train.get("macs"), status.get("macs")),
+        top1=_first_number(train.get("top1")),
+        params=_count_or_none(train.get("params")),
+        macs=_count_or_none(train.get("macs")),
         error=_text(status.get("error")),
         pid=status_ok.get("pid"),
     )

@@ -146,7 +146,8 @@ def test_new_run_under_hanna_runs(isolated_runs_root: Path, tmp_path: Path) -> N
 
 
 def test_failure_marks_the_run_failed(tmp_path: Path) -> None:
-    from hanna_tui.commands.search import load_search_config, prepare
+    from hanna_tui.commands.search import load_search_config
+    from hanna_tui.nas.run import prepare
     from hanna_tui.nas.search import Search, execute
 
     class Args:
