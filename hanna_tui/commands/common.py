@@ -49,7 +49,9 @@ def knobs_from_args(args) -> Knobs:
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, allow_nan=False) + "\n")
+    from ..fsutil import json_safe
+
+    sys.stdout.write(json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")  # inf/nan as null
 
 
 def fmt_num(value: float | None, unit: str = "", digits: int = 4) -> str:

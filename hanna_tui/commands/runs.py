@@ -14,7 +14,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    runs = list_runs(args.root)
+    runs = list_runs(args.root, require_dir=True)
     if args.json:
         print_json([r.to_dict() for r in runs])
         return 0
@@ -33,4 +33,7 @@ def run(args) -> int:
             + f" {fmt_num(r.pred_latency_s, 's'):>9s} {fmt_num(r.pred_energy_j, 'J'):>9s} "
             + (f"{acc:6.1%}" if acc is not None else f"{'-':>6s}")
         )
+    for r in runs:
+        if r.state == "unreadable":
+            print(f"{r.id}: {r.error}")
     return 0

@@ -5,13 +5,13 @@ No textual here: the screens poll these objects from set_interval timers.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..fsutil import read_increment
 from ..store import Run, RunSummary, runs_root, summarize
 
 ACTIVE_STATES = ("queued", "running", "interrupted")
@@ -140,29 +140,16 @@ class MetricsFollower:
     _inode: int = 0
 
     def poll(self) -> bool:
-        try:
-            st = os.stat(self.path)
-        except OSError:
+        """Read what was appended; the first read of a large history takes only its last 8 MB
+        (fsutil.read_increment: regular files only, never through a symlink)."""
+        step = read_increment(self.path, self.offset, self._inode)
+        if step is None:
             return False
-        if st.st_ino != self._inode or st.st_size < self.offset:
-            self.offset, self.records, self._inode = 0, [], st.st_ino
-        if st.st_size == self.offset:
-            return False
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offset)
-            chunk = handle.read(st.st_size - self.offset)
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return False
-        self.offset += end + 1
-        for line in chunk[: end + 1].splitlines():
-            try:
-                record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if isinstance(record, dict):
-                self.records.append(record)
-        return True
+        if step.reset:
+            self.records = []
+        self.offset, self._inode = step.offset, step.inode
+        self.records.extend(step.records)
+        return bool(step.records)
 
     def series(self, kind: str, key: str) -> tuple[list[float], list[float]]:
         """(x, y) of one metric for records of a kind; x is the epoch (fractional for intervals).
