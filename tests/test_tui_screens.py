@@ -49,7 +49,7 @@ async def set_input(pilot, widget_id: str, text: str) -> None:
 DEFAULT = Preset()  # the demo's knobs, which the dashboard opens on
 
 
-def expected(alpha=DEFAULT.alpha, beta=DEFAULT.beta, gamma=DEFAULT.gamma, delta=DEFAULT.delta) -> dict:
+def expected(alpha=DEFAULT.knobs.alpha, beta=DEFAULT.knobs.beta, gamma=DEFAULT.knobs.gamma, delta=DEFAULT.knobs.delta) -> dict:
     return knob_readout(CostModel(load_profile(DEFAULT_PROFILE)), Knobs(alpha, beta, gamma, delta))
 
 

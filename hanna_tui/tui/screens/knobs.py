@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from ...space import SPACE_NAMES
 from .. import fmt
 from ..launch import LaunchForm, launch_search
 from ..paths import DEFAULT_PROFILE_NAME
-from ..presets import Preset, list_presets, load_preset, save_preset
+from ..presets import Preset, list_presets, load_preset, preset_from_config, save_preset
 from ..render import SHORT
 from ..widgets import KnobInput, NameDialog, PickDialog, parse_float
 from .base import HannaScreen
@@ -73,7 +73,7 @@ class KnobsScreen(HannaScreen):
         with Horizontal(id="knobs-body"):
             with VerticalScroll(id="knob-form"):
                 for name in KNOBS:
-                    yield from self._row(KNOB_HELP[name], KnobInput(f"{getattr(DEMO, name):g}", id=name, high=KNOB_RANGE[name]))
+                    yield from self._row(KNOB_HELP[name], KnobInput(f"{getattr(DEMO.knobs, name):g}", id=name, high=KNOB_RANGE[name]))
                 profiles = [(Path(p).stem, p) for p in self.choices]
                 default = self._default_profile()
                 yield from self._row(
@@ -238,9 +238,10 @@ class KnobsScreen(HannaScreen):
         values = self.knob_values()
         choice = self.current_choice()
         preset = Preset()
-        for name in KNOBS:
-            if values[name] is not None:
-                setattr(preset, name, values[name])
+        try:
+            preset.knobs = replace(preset.knobs, **{n: v for n, v in values.items() if n in KNOBS and v is not None})
+        except ValueError:
+            pass  # an out-of-range knob keeps the demo's value
         preset.profile = choice.path if choice else ""
         preset.space = str(self.query_one("#space", Select).value)
         preset.data = str(self.query_one("#data", Select).value)
@@ -274,7 +275,7 @@ class KnobsScreen(HannaScreen):
 
     def apply_preset(self, preset: Preset) -> None:
         for name in KNOBS + ("epochs", "seed"):
-            self.query_one(f"#{name}", Input).value = f"{getattr(preset, name):g}"
+            self.query_one(f"#{name}", Input).value = f"{getattr(preset.knobs if name in KNOBS else preset, name):g}"
         for path in self.choices:
             if preset.profile and Path(path).resolve() == Path(preset.profile).resolve():
                 self.query_one("#profile", Select).value = path
@@ -286,22 +287,6 @@ class KnobsScreen(HannaScreen):
         yield SystemCommand("Launch search", "Start a search with these knobs (ctrl+s)", self.action_launch)
         yield SystemCommand("Save preset", "Save the knobs as a TOML preset (F7)", self.action_save_preset)
         yield SystemCommand("Load preset", "Load knobs from a TOML preset (F8)", self.action_load_preset)
-
-
-def preset_from_config(cfg) -> Preset:
-    """The knob screen's fields from a run config (hanna-tui tui --config FILE)."""
-    return Preset(
-        alpha=cfg.knobs.alpha,
-        beta=cfg.knobs.beta,
-        gamma=cfg.knobs.gamma,
-        delta=cfg.knobs.delta,
-        profile=str(Path(cfg.profile.path)),
-        space=cfg.space.name,
-        data=cfg.data.name,
-        epochs=cfg.search.epochs,
-        mode=cfg.search.mode,
-        seed=cfg.run.seed,
-    )
 
 
 def verdict(r: dict[str, Any]) -> Text:
