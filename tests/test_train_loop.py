@@ -203,3 +203,41 @@ def test_lr_schedule_and_weight_decay_groups() -> None:
     decay, no_decay = param_groups(model, 5e-4)
     assert all(p.ndim > 1 for p in decay["params"]) and all(p.ndim == 1 for p in no_decay["params"])
     assert no_decay["weight_decay"] == 0 and len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+
+
+def test_short_runs_warm_up_for_a_fraction_of_the_run_and_end_near_zero() -> None:
+    from hanna_tui.train.recipe import warmup_steps
+
+    cfg = TrainConfig(epochs=2)  # the default 5 warm-up epochs would outlast the run
+    steps = 391
+    warm = warmup_steps(cfg, steps)
+    assert 0 < warm <= 0.2 * 2 * steps
+    lrs = [lr_at(cfg, s, steps) for s in range(2 * steps)]
+    assert max(lrs) == pytest.approx(cfg.lr) and lrs.index(max(lrs)) == warm
+    assert lrs[-1] < 1e-3 * cfg.lr and lrs[0] == pytest.approx(cfg.lr / 100)
+    assert warmup_steps(TrainConfig(epochs=120), steps) == 5 * steps  # long runs keep the 5 epochs
+    scaled = TrainConfig(epochs=2, batch_size=512, lr=0.1, lr_base_batch=128)
+    assert max(lr_at(scaled, s, 98) for s in range(196)) == pytest.approx(0.4)
+
+
+def test_training_with_ema_and_cutout_evaluates_and_saves_the_average_and_resumes_it(isolated_runs_root: Path) -> None:
+    spec = spec_for_run(search_run(isolated_runs_root))
+    cfg = tiny_config(2)
+    cfg.ema, cfg.cutout = 0.9, 8
+    holder: dict[str, Trainer] = {}
+
+    def stop_after_first_epoch(line: str) -> None:
+        if line.startswith("epoch 1/"):
+            holder["t"].stop.reason = "SIGTERM"
+
+    holder["t"] = Trainer(isolated_runs_root / "ema", spec, cfg, progress=stop_after_first_epoch)
+    assert holder["t"].run().state == "cancelled"
+    blob = torch.load(isolated_runs_root / "ema" / "checkpoint.pt", weights_only=True)
+    assert blob["ema"]["updates"] == 4 and blob["ema"]["model"].keys() == blob["model"].keys()
+    assert any(not torch.equal(blob["ema"]["model"][k], blob["model"][k]) for k in blob["model"])
+    trainer = Trainer(isolated_runs_root / "ema", spec, tiny_config(2))
+    result = trainer.run()
+    assert result.state == "done" and trainer.cfg.ema == 0.9 and trainer.cfg.cutout == 8  # the checkpoint's recipe
+    saved = torch.load(isolated_runs_root / "ema" / "model.pt", weights_only=True)["state_dict"]
+    final = torch.load(isolated_runs_root / "ema" / "checkpoint.pt", weights_only=True)
+    assert all(torch.equal(saved[k], final["ema"]["model"][k]) for k in saved)  # the averaged weights are the model
