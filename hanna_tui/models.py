@@ -1,15 +1,15 @@
 """Every trainable model of a run, built from plain data, and loading a run's (trained) model.
 
 A run's model is described by a ModelSpec (family, classes, input size, variant or arch).
-Training writes it to RUN/train/model.json (search runs) or RUN/model.json (baselines) beside
-the weights (model.pt, the final state dict; checkpoint.pt while training runs).
+Training writes it to the run's training folder (Run.training(): RUN/train/ for childnets and
+baselines alike) beside the weights (model.pt, the final state dict; checkpoint.pt while training).
 
 load_run_model(run, trained=True) returns the inference form of the model in eval mode and
 its input shape [1, 3, H, W]:
-  - kind "search": the childnet of RUN/arch.json (same space definition as the supernet),
-    with the weights of RUN/train/model.pt, else of RUN/train/checkpoint.pt, when present;
-  - kind "baseline": MobileNetV2 or CondenseNet (run.json: model, variant), weights from
-    RUN/model.pt or RUN/checkpoint.pt; CondenseNet is converted to its condensed form.
+  - kind "search": the childnet of RUN/arch.json (same space definition as the supernet);
+  - kind "baseline": MobileNetV2 or CondenseNet (run.json: model, variant); CondenseNet is
+    converted to its condensed form;
+with the weights of the training's model.pt, else of its checkpoint.pt, when present.
 With trained=False, or when no weights exist yet, the model has its fresh initialisation.
 """
 
@@ -27,8 +27,6 @@ from .fsutil import read_json
 from .store import Run
 
 FAMILIES = ("childnet", "mobilenetv2", "condensenet")
-MODEL_FILE = "model.pt"
-SPEC_FILE = "model.json"
 
 
 @dataclass
@@ -87,13 +85,13 @@ def inference_form(model: nn.Module) -> nn.Module:
 
 
 def train_dir(run: Run) -> Path:
-    """Where a run's training writes: RUN/train/ for searched childnets, RUN/ for baselines."""
-    return run.path if run.meta().get("kind") == "baseline" else run.path / "train"
+    """Where a run's training writes (the store decides: Run.train_path)."""
+    return run.train_path
 
 
 def spec_for_run(run: Run) -> ModelSpec:
     """The stored spec of a trained model, or the one its run describes."""
-    stored = read_json(train_dir(run) / SPEC_FILE)
+    stored = read_json(run.training().spec_path)
     if isinstance(stored, dict) and stored.get("family") in FAMILIES:
         return ModelSpec.from_dict(stored)
     meta = run.meta()
@@ -118,8 +116,8 @@ def spec_for_run(run: Run) -> ModelSpec:
 
 def trained_state(run: Run) -> dict[str, torch.Tensor] | None:
     """The final weights (model.pt), else those of the latest checkpoint, else None."""
-    folder = train_dir(run)
-    for path, key in ((folder / MODEL_FILE, "state_dict"), (folder / "checkpoint.pt", "model")):
+    training = run.training()
+    for path, key in ((training.model_path, "state_dict"), (training.checkpoint_path, "model")):
         if path.is_file():
             try:
                 blob = torch.load(path, map_location="cpu", weights_only=True)

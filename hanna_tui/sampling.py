@@ -42,3 +42,23 @@ def sample_arch(
 
 def write_arch(path: str | os.PathLike, arch: dict[str, Any]) -> None:
     atomic_write_json(path, arch)
+
+
+def sample_run(run: Any, profile_path: str | None = None, stochastic: bool = False, seed: int = 0) -> dict[str, Any]:
+    """The childnet of a run's latest theta under its own profile (or another one): plain Python,
+    no torch, so the dashboard calls it directly. Raises UserError when there is nothing to sample."""
+    from .config import load_config
+    from .errors import UserError
+    from .profiles import check_profile_matches, load_profile
+    from .space import get_space
+    from .theta import read_theta
+
+    cfg = load_config(run.config_path)
+    profile = load_profile(profile_path or cfg.profile.path)
+    check_profile_matches(profile, cfg.space.name)
+    space = get_space(cfg.space.name, cfg.space.width_mult, None)
+    if not run.theta_path.is_file():
+        raise UserError(f"{run.theta_path}: no theta yet (the search has not finished an epoch)")
+    arch = sample_arch(read_theta(run.theta_path, space), space, profile, stochastic, seed)
+    arch["run"] = run.id
+    return arch

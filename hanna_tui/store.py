@@ -565,6 +565,12 @@ def write_meta(run: Run, kind: str, name: str, fields: dict[str, Any] | None = N
     return meta
 
 
+def lead_process() -> bool:
+    """Rank 0 of a torchrun job, or the only process: the one that holds the run's lock (known
+    from the environment, before torch is imported)."""
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
 def is_run_dir(path: str | os.PathLike) -> bool:
     return os.path.isfile(os.path.join(path, RUN_FILE))
 

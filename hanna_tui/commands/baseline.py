@@ -1,9 +1,10 @@
 """hanna-tui baseline mobilenetv2|condensenet: a paper baseline trained as a run of kind "baseline".
 
 Creates runs/<id>/ (run.json: kind "baseline", model, variant, classes, data) and trains it in
-that folder with the childnet recipe (see hanna-tui train --help): status.json gets state,
-top1, params and MACs; metrics.jsonl, checkpoint.pt and model.pt as for a childnet. Continue an
-interrupted baseline with hanna-tui train RUN.
+RUN/train/ with the childnet recipe (see hanna-tui train --help), the same layout as a childnet's
+training (status.json with top1, params and MACs; metrics.jsonl, checkpoint.pt, model.pt); the
+run's own status.json follows the training (state, pid, host, started/ended, error). Continue
+an interrupted baseline with hanna-tui train RUN.
 
   mobilenetv2   torchvision's MobileNetV2, stride 1 in the stem and the first 24-channel stage
   condensenet   CondenseNet (Huang et al. 2018) with learned group convolutions condensed
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ..config import DataSection
     from ..distributed import init_from_env, share_from_main
     from ..models import ModelSpec
-    from ..store import Run, create_run
+    from ..store import Run, create_run, data_meta
 
     dist = init_from_env()  # under torchrun rank 0 creates the run and every rank trains it
 
@@ -47,9 +48,14 @@ def run(args: argparse.Namespace) -> int:
     spec = ModelSpec(args.model, input_size=cfg.data.image_size or 32, variant=variant)
     name = args.name or spec.label.lower()
     extra = {"model": args.model, "variant": variant, "label": spec.label, "num_classes": spec.num_classes,
-             "input_size": spec.input_size, "data": {"name": cfg.data.name, "root": cfg.data.root, "image_size": cfg.data.image_size}}
-    created = create_run(name, kind="baseline", root=args.runs, extra=extra).path if dist.is_main else None
-    target = Run(share_from_main(str(created) if created else None, dist))
-    if not args.quiet and dist.is_main:
-        sys.stderr.write(f"run {target.id}: {spec.label} baseline ({target.path})\n")
-    return execute(target.path, spec, cfg, "auto", args, dist)
+             "input_size": spec.input_size, "data": data_meta(cfg.data), "origin": "cli"}
+    created = create_run(name, kind="baseline", root=args.runs, extra=extra) if dist.is_main else None
+    lock = created.lock("baseline") if created is not None else None
+    try:
+        target = Run(share_from_main(str(created.path) if created else None, dist))
+        if not args.quiet and dist.is_main:
+            sys.stderr.write(f"run {target.id}: {spec.label} baseline ({target.path})\n")
+        return execute(target, spec, cfg, "auto", args, dist)
+    finally:
+        if lock is not None:
+            lock.release()

@@ -29,19 +29,12 @@ def run(args) -> int:
         raise UserError("sample: give either RUN_DIR or --theta FILE --profile PROFILE")
     out = Path(args.out) if args.out else None
     if args.run_dir:
-        from ..config import load_config
+        from ..sampling import sample_run
         from ..store import find_run
 
         run_ = find_run(args.run_dir)
-        cfg = load_config(run_.config_path)
-        profile = load_profile(args.profile or cfg.profile.path)
-        check_profile_matches(profile, cfg.space.name)
-        from ..space import get_space
-
-        space = get_space(cfg.space.name, cfg.space.width_mult, None)
-        if not run_.theta_path.is_file():
-            raise UserError(f"{run_.theta_path}: no theta yet (the search has not finished an epoch)")
-        theta = read_theta(run_.theta_path, space)
+        arch = sample_run(run_, args.profile, args.stochastic, args.seed)
+        arch["run"] = str(args.run_dir)
         out = out or run_.arch_path
     else:
         if not args.profile:
@@ -50,10 +43,7 @@ def run(args) -> int:
         if args.space:
             check_profile_matches(profile, args.space, "--space")
         space = profile.space()
-        theta = read_theta(args.theta, space)
-    arch = sample_arch(theta, space, profile, args.stochastic, args.seed)
-    if args.run_dir:
-        arch["run"] = str(args.run_dir)
+        arch = sample_arch(read_theta(args.theta, space), space, profile, args.stochastic, args.seed)
     if out:
         write_arch(out, arch)
     if args.json:

@@ -22,7 +22,7 @@ import sys
 
 from ..config import DATA_NAMES, DataSection
 from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, UserError
-from ..store import Run, find_run, pid_alive
+from ..store import Run, find_run, lead_process
 
 RESUME_CHOICES = ("auto", "yes", "no")
 
@@ -71,28 +71,27 @@ def register(sub) -> None:
 
 
 def base_data(run: Run | None) -> DataSection:
-    """The data set a run names: a baseline's run.json "data", a search's config.toml [data]
-    (name, root, image size), else CIFAR-10 in data/."""
+    """The data set a run names: a search's config.toml [data], else the run.json "data" of a
+    baseline, else CIFAR-10 in data/."""
     data = DataSection()
     if run is None:
         return data
-    stored = run.meta().get("data")
-    if isinstance(stored, dict):
-        for key in ("name", "root", "image_size"):
-            if key in stored:
-                setattr(data, key, stored[key])
-        return data
     if not run.config_path.is_file():
+        stored = run.meta().get("data")
+        for key, value in (stored if isinstance(stored, dict) else {}).items():
+            if hasattr(data, key) and isinstance(value, type(getattr(data, key))):
+                setattr(data, key, value)
         return data
     from ..config import load_config
 
     try:
-        searched = load_config(run.config_path).data
+        searched = load_config(run.config_path)
     except UserError:
         return data
-    proxy = load_config(run.config_path).space.proxy  # a proxy search: the childnet trains at the profile's input size
-    data.name, data.root, data.image_size, data.download = searched.name, searched.root, 0 if proxy else searched.image_size, searched.download
-    data.synthetic_train, data.synthetic_test = searched.synthetic_train, searched.synthetic_test
+    proxy = searched.space.proxy  # a proxy search: the childnet trains at the profile's input size
+    found = searched.data
+    data.name, data.root, data.image_size, data.download = found.name, found.root, 0 if proxy else found.image_size, found.download
+    data.synthetic_train, data.synthetic_test = found.synthetic_train, found.synthetic_test
     return data
 
 
@@ -125,38 +124,39 @@ def config_from_args(args: argparse.Namespace, data: DataSection):
     return cfg
 
 
-def check_not_running(out: Run) -> None:
-    status = out.status()
-    if status.get("state") == "running" and pid_alive(status.get("pid")):
-        import socket
-
-        if status.get("host") == socket.gethostname():
-            raise UserError(f"{out.path}: already training (pid {status.get('pid')}); stop it first")
-
-
 def resume_mode(args: argparse.Namespace) -> str:
     return "yes" if args.resume else "no" if args.restart else "auto"
 
 
-def execute(out_dir, spec, cfg, mode: str, args: argparse.Namespace, dist=None) -> int:
-    """Run the trainer with progress on stderr; print the result; map the outcome to an exit code."""
+def execute(target: Run, spec, cfg, mode: str, args: argparse.Namespace, dist=None) -> int:
+    """Train in the run's training folder with progress on stderr; print the result; map the outcome
+    to an exit code. A baseline's own status follows its training (the run is the training)."""
     from ..distributed import DistContext
     from ..train import train
 
     dist = dist or DistContext()
+    lifecycle = dist.is_main and target.meta().get("kind") == "baseline"
 
     def say(line: str) -> None:
         if not args.quiet and dist.is_main:
             sys.stderr.write(f"{line}\n")
             sys.stderr.flush()
 
+    if lifecycle:
+        target.mark_running(resumed=mode != "no" and target.training().checkpoint_path.is_file())
     try:
-        result = train(out_dir, spec, cfg, mode, progress=say, dist=dist)
-    except UserError:
-        raise
-    except Exception as exc:  # recorded in status.json by the trainer
-        sys.stderr.write(f"hanna-tui: training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}\n")
+        result = train(target.train_path, spec, cfg, mode, progress=say, dist=dist)
+    except Exception as exc:  # recorded in the training's status.json by the trainer
+        line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if lifecycle:
+            target.mark_ended("failed", line)
+        if isinstance(exc, UserError):
+            raise
+        sys.stderr.write(f"hanna-tui: training failed: {type(exc).__name__}: {line}\n")
         return EXIT_RUN_FAILED
+    if lifecycle:
+        error = None if result.state == "done" else "stopped; continue with hanna-tui train RUN"
+        target.mark_ended(result.state, error, top1=result.top1, params=result.params, macs=result.macs)
     if not dist.is_main:
         return EXIT_INTERRUPTED if result.state == "cancelled" else 0
     if args.json:
@@ -171,19 +171,27 @@ def execute(out_dir, spec, cfg, mode: str, args: argparse.Namespace, dist=None) 
 
 
 def run(args: argparse.Namespace) -> int:
+    target = find_run(args.run)
+    lock = target.lock("training") if lead_process() else None  # a second start exits 2 before any torch work
+    try:
+        return _train(args, target)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(args: argparse.Namespace, target: Run) -> int:
     from ..distributed import barrier, init_from_env
-    from ..models import spec_for_run, train_dir
+    from ..models import spec_for_run
 
     dist = init_from_env()  # several processes under torchrun, else one
-    target = find_run(args.run)
-    out = Run(train_dir(target))
-    check_not_running(out)
+    training = target.training()
     mode = resume_mode(args)
-    if mode == "auto" and out.status().get("state") == "done":
-        raise UserError(f"{out.path}: already trained (top-1 {out.status().get('top1')}); use --restart to train again")
+    if mode == "auto" and training.status().get("state") == "done":
+        raise UserError(f"{training.path}: already trained (top-1 {training.status().get('top1')}); use --restart to train again")
     cfg = config_from_args(args, base_data(target))
     spec = spec_for_run(target)
     if cfg.data.image_size:
         spec.input_size = cfg.data.image_size
     barrier(dist)  # every rank has checked the run before rank 0 marks it running
-    return execute(out.path, spec, cfg, mode, args, dist)
+    return execute(target, spec, cfg, mode, args, dist)

@@ -16,7 +16,6 @@ Importing this module does not import torch (the dashboard builds run.json with 
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any
 from ..config import SearchConfig, resolve_near
 from ..errors import UserError
 from ..profiles import DeviceProfile, check_profile_matches, check_search_network, load_profile, proxy_record
-from ..store import Run, RunLock, create_run, create_run_at, data_meta
+from ..store import Run, RunLock, create_run, create_run_at, data_meta, lead_process
 
 Announce = Callable[[Run], None]
 
@@ -117,14 +116,9 @@ def existing_run(request: SearchRequest) -> Run | None:
     return run
 
 
-def _is_main_process() -> bool:
-    """Rank 0 of a torchrun job (or the only process), known before torch is imported."""
-    return os.environ.get("RANK", "0") in ("", "0")
-
-
 def run_search(request: SearchRequest, announce: Announce) -> int:
     """Run one search as this process; returns the exit code (0, 1, 130; bad input raises UserError)."""
-    lock = Run(request.run_dir).lock("search") if request.run_dir and _is_main_process() else None
+    lock = Run(request.run_dir).lock("search") if request.run_dir and lead_process() else None
     try:
         previous = existing_run(request)
         if previous is not None and request.resume and previous.status().get("state") == "done":

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -40,7 +39,7 @@ from ..datacache import CacheLoader, cached_view
 from ..distributed import DistContext, FollowerRun, average_gradients, broadcast_module, module_in_sync
 from ..errors import UserError
 from ..fsutil import atomic_write_json
-from ..models import MODEL_FILE, SPEC_FILE, ModelSpec, build_model, inference_form
+from ..models import ModelSpec, build_model, inference_form
 from ..store import Run, now_iso
 from .checkpoint import CHECKPOINT, load_blob, save_blob
 from .recipe import TrainConfig, default_workers, lr_at, param_groups
@@ -127,8 +126,8 @@ class Trainer:
     def _load_resume(self) -> dict[str, Any] | None:
         path = self.out.path / CHECKPOINT
         if self.resume == "no":
-            for name in (CHECKPOINT, MODEL_FILE, "metrics.jsonl"):
-                (self.out.path / name).unlink(missing_ok=True)
+            for path in (self.out.path / CHECKPOINT, self.out.model_path, self.out.metrics_path):
+                path.unlink(missing_ok=True)
             return None
         if not path.is_file():
             if self.resume == "yes":
@@ -376,10 +375,9 @@ class Trainer:
 
     def _start_status(self) -> None:
         if self.dist.is_main:
-            atomic_write_json(self.out.path / SPEC_FILE, self.spec.to_dict())
-        self.out.update_status(
-            state="running", pid=os.getpid(), host=socket.gethostname(), started=now_iso(), ended=None, error="",
-            epoch=self.start_epoch, total_epochs=self.cfg.epochs, progress=round(self.start_epoch / self.cfg.epochs, 4),
+            atomic_write_json(self.out.spec_path, self.spec.to_dict())
+        self.out.mark_running(
+            resumed=self.start_epoch > 0, epoch=self.start_epoch, total_epochs=self.cfg.epochs, progress=round(self.start_epoch / self.cfg.epochs, 4),
             top1=self.last_top1, best_top1=self.best_top1, params=self.cost[0], macs=self.cost[1],
             model=self.spec.label, num_classes=self.spec.num_classes, data=self.data_description,
             device=str(self.device), amp=str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "off",
@@ -414,10 +412,10 @@ class Trainer:
             self.last_top1, _ = self.evaluate()
             self._save_checkpoint(self.cfg.epochs)
         if self.dist.is_main:
-            save_blob(self.out.path / MODEL_FILE, {"state_dict": self.model.state_dict(), "spec": self.spec.to_dict()})
+            save_blob(self.out.model_path, {"state_dict": self.model.state_dict(), "spec": self.spec.to_dict()})
         self.cost = self._count()
-        self.out.update_status(state="done", ended=now_iso(), epoch=self.cfg.epochs, progress=1.0, top1=self.last_top1,
-                               best_top1=self.best_top1, params=self.cost[0], macs=self.cost[1])
+        self.out.mark_ended("done", epoch=self.cfg.epochs, progress=1.0, top1=self.last_top1,
+                            best_top1=self.best_top1, params=self.cost[0], macs=self.cost[1])
         return self._result("done")
 
     def _result(self, state: str) -> TrainResult:
@@ -426,7 +424,7 @@ class Trainer:
 
     def _cancel(self, epochs_done: int) -> TrainResult:
         self._save_checkpoint(epochs_done)
-        self.out.update_status(state="cancelled", ended=now_iso(), error=f"stopped by {self.stop.reason}; resume with hanna-tui train")
+        self.out.mark_ended("cancelled", f"stopped by {self.stop.reason}; resume with hanna-tui train")
         self.say(f"stopped by {self.stop.reason} in epoch {epochs_done + 1}; checkpoint saved")
         return self._result("cancelled")
 
@@ -441,10 +439,10 @@ class Trainer:
                 if running and self.stop and isinstance(exc, Exception):
                     # stopped while something broke (a loader worker hit by the same signal, say):
                     # the checkpoint of the last whole epoch stays as it is
-                    self.out.update_status(state="cancelled", ended=now_iso(), error=f"stopped by {self.stop.reason}")
+                    self.out.mark_ended("cancelled", f"stopped by {self.stop.reason}")
                     return self._result("cancelled")
                 if running:
-                    self.out.update_status(state="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                    self.out.mark_ended("failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 raise
             finally:
                 torch.set_num_threads(threads)
