@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_UNREACHABLE
-from ..fsutil import read_json
-from ..store import now_iso, pid_alive
+from ..store import Run, now_iso
 
 POLL_S = 0.5
 TERM_GRACE_S = 10.0
@@ -102,34 +100,20 @@ def _signal(proc: subprocess.Popen, sig: int) -> None:
 
 
 def search_state(run_dir: Path) -> str:
-    return str((read_json(run_dir / "status.json", {}) or {}).get("state", "missing"))
+    return str(Run(run_dir).status().get("state", "missing"))
 
 
 def train_state(run_dir: Path) -> str:
-    return str((read_json(run_dir / "train" / "status.json", {}) or {}).get("state", "missing"))
+    return str(Run(run_dir).train_status().get("state", "missing"))
 
 
 def sample_done(run_dir: Path) -> bool:
     """The search writes arch.json when it finishes; `sample` only fills in when it did not."""
-    return (run_dir / "arch.json").is_file()
+    return Run(run_dir).arch_path.is_file()
 
 
 def deployed_targets(run_dir: Path) -> set[str]:
-    found: set[str] = set()
-    for path in (run_dir / "deploy").glob("*.json"):
-        data = read_json(path)
-        if isinstance(data, dict) and isinstance(data.get("target"), str):
-            found.add(data["target"])
-    return found
-
-
-def _live_pid(status_path: Path) -> int | None:
-    status = read_json(status_path, {}) or {}
-    pid = status.get("pid")
-    here = status.get("host") in (None, socket.gethostname())
-    if status.get("state") == "running" and here and pid_alive(pid) and pid != os.getpid():
-        return int(pid)
-    return None
+    return {d["target"] for d in Run(run_dir).deploy_results() if isinstance(d.get("target"), str)}
 
 
 # ---------------------------------------------------------------- steps
@@ -165,8 +149,8 @@ def step_command(job: Job, step: str) -> list[str]:
     cli = cli_prefix()
     run_dir = Path(job.run_dir)
     if step == "search":
-        cmd = cli + ["search", "--config", job.config_file, "--run-dir", job.run_dir]
-        return cmd + (["--resume"] if (run_dir / "checkpoint.pt").is_file() else [])
+        cmd = cli + ["search", "--config", job.config_file, "--run-dir", job.run_dir, "--origin", "batch"]
+        return cmd + (["--resume"] if Run(run_dir).checkpoint_path.is_file() else [])
     if step == "sample":
         return cli + ["sample", job.run_dir, "--json"]
     if step == "train":
@@ -189,11 +173,12 @@ def _train_flags(train: dict[str, Any]) -> list[str]:
     return flags + list(train.get("extra_args", []))
 
 
-def _status_path(job: Job, step: str) -> Path | None:
+def step_run(job: Job, step: str) -> Run | None:
+    """The folder whose status a step writes: the run (search) or its training folder (train)."""
     if step == "search":
-        return Path(job.run_dir) / "status.json"
+        return Run(job.run_dir)
     if step == "train":
-        return Path(job.run_dir) / "train" / "status.json"
+        return Run(job.run_dir).training()
     return None
 
 
@@ -220,11 +205,11 @@ def run_job(job: Job, control: Control | None = None) -> JobResult:
 
 
 def _run_step(job: Job, step: str, control: Control, result: JobResult) -> None:
-    status_path = _status_path(job, step)
-    pid = _live_pid(status_path) if status_path else None
+    folder = step_run(job, step)
+    pid = folder.live_pid() if folder is not None else None
     try:
-        if pid is not None:
-            _wait_pid(pid, control)
+        if pid is not None and folder is not None:
+            _wait_while_alive(folder, control)
             if step_done(job, step):
                 result.steps[step] = "done (adopted a running process)"
                 return
@@ -243,8 +228,8 @@ def _run_step(job: Job, step: str, control: Control, result: JobResult) -> None:
     result.error = f"{step}: {_last_line(_log_path(job, step)) or f'exit code {rc}'}"
 
 
-def _wait_pid(pid: int, control: Control) -> None:
-    while pid_alive(pid):
+def _wait_while_alive(folder: Run, control: Control) -> None:
+    while folder.live_pid() is not None:
         if control.stopping.is_set():
             raise Interrupted()
         time.sleep(POLL_S)

@@ -1,6 +1,6 @@
 """Progress on stderr: rich progress bars on a terminal, plain timestamped lines otherwise.
 
-Progress is read from the run directories (status.json, train/status.json, deploy/), so it is the
+Progress is read from the run directories (the run's and its training's status, deploy results), so it is the
 same whichever executor runs the steps, on this machine or on a Ray worker.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..fsutil import read_json
-from .pipeline import Job, JobResult, deployed_targets, planned_steps, step_done
+from ..store import Run
+from .pipeline import Job, JobResult, deployed_targets, planned_steps, step_done, step_run
 
 WEIGHTS = {"search": 10.0, "sample": 0.2, "train": 4.0}
 DEPLOY_WEIGHT = 1.0
@@ -57,28 +57,26 @@ def job_progress(job: Job) -> JobProgress:
         if step_done(job, step):
             done_w += weight
             continue
-        status = _step_status(run_dir, step)
+        status = _step_status(job, step)
         text, key = _status_text(step, status) if status else (f"{step} waiting", f"{step}:waiting")
         frac = (done_w + weight * _fraction(status)) / sum(weights)
         return JobProgress(frac, step, key, text)
     return JobProgress(1.0, "done", "done", _done_text(run_dir, job))
 
 
-def _step_status(run_dir: Path, step: str) -> dict[str, Any]:
-    if step == "search":
-        return read_json(run_dir / "status.json", {}) or {}
-    if step == "train":
-        return read_json(run_dir / "train" / "status.json", {}) or {}
-    return {}
+def _step_status(job: Job, step: str) -> dict[str, Any]:
+    folder = step_run(job, step)
+    return folder.status() if folder is not None else {}
 
 
 def _done_text(run_dir: Path, job: Job) -> str:
-    arch = read_json(run_dir / "arch.json", {}) or {}
+    run = Run(run_dir)
+    arch = run.arch() or {}
     pred = arch.get("predicted", {}) if isinstance(arch, dict) else {}
     parts = ["done"]
     if isinstance(pred.get("latency_s"), (int, float)):
         parts.append(f"lat {pred['latency_s']:.4g}s ener {pred.get('energy_j', float('nan')):.4g}J")
-    top1 = (read_json(run_dir / "train" / "status.json", {}) or {}).get("top1")
+    top1 = run.train_status().get("top1")
     if isinstance(top1, (int, float)):
         parts.append(f"top1 {top1:.4g}")
     if job.deploy:

@@ -28,7 +28,7 @@ from .config import EXECUTORS, BatchConfig, Setting, load_batch_config
 from .executors import LocalExecutor, RayExecutor, cpu_count, ray_available
 from .pipeline import Job, JobResult, planned_steps, step_done
 from .progress import PlainReporter, job_progress, make_reporter
-from .summary import PARETO_BASIS, counts, mark_pareto, run_record
+from .summary import PARETO_BASIS, counts, mark_pareto, run_record, summary_lines
 
 MANIFEST_FORMAT = "hanna-batch/1"
 CONNECT_TIMEOUT_S = 5.0
@@ -72,12 +72,8 @@ def check_target(target: str, where: str, timeout: float = CONNECT_TIMEOUT_S) ->
 
 
 def _host_port(target: str, where: str) -> tuple[str, int]:
-    try:
-        from ..device.ssh import parse_target
-    except ImportError:  # the device layer is not there: user@host[:port] only
-        rest = target.rpartition("@")[2]
-        host, _, port = rest.partition(":")
-        return host, int(port) if port.isdigit() else 22
+    from ..device.ssh import parse_target
+
     try:
         spec = parse_target(target)
     except UserError as exc:
@@ -306,5 +302,7 @@ def run_batch(
             summary, code = batch.summary(outcome)
     out.write(json.dumps(finite(summary), indent=2, allow_nan=False, default=str) + "\n")
     out.flush()
+    for line in summary_lines(summary["runs"]):
+        batch.reporter.log(line)
     batch.reporter.log(f"batch {cfg.batch.name}: {summary['state']} {summary['counts']}, pareto {summary['pareto']}, exit {code}")
     return code
