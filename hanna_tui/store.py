@@ -468,6 +468,11 @@ class RunLock:
             except BlockingIOError:
                 os.close(fd)
                 record = LockRecord.read(path)
+                for _wait in range(50):  # the holder may be between its flock and writing who it is
+                    if record is not None:
+                        break
+                    time.sleep(0.01)
+                    record = LockRecord.read(path)
                 holder = record.describe() if record else "another process"
                 raise RunBusy(f"{self.run.path}: in use by {holder}; wait for it to end or cancel it") from None
             try:
@@ -641,6 +646,14 @@ class RunSummary:
     target: str = ""
     error: str = ""
     pid: int | None = None
+    exp_latency_s: float | None = None  # E[LAT] under theta (status latest), beside the argmax prediction
+    exp_energy_j: float | None = None
+    argmax_latency_s: float | None = None  # arch.json's prediction only (no fallback to E[LAT])
+    argmax_energy_j: float | None = None
+    train_state: str = ""  # the childnet's training (RUN/train/status.json), "" when none
+    train_epoch: int = 0
+    train_total_epochs: int = 0
+    proxy: bool = False  # run.json has a "proxy" entry: a smaller proxy of the profile's network was searched
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -693,6 +706,14 @@ def summarize(run: Run) -> RunSummary:
         macs=_count_or_none(train.get("macs")),
         error=_text(status.get("error")),
         pid=status_ok.get("pid"),
+        exp_latency_s=_first_number(latest.get("lat")),
+        exp_energy_j=_first_number(latest.get("ener")),
+        argmax_latency_s=_first_number(predicted.get("latency_s")),
+        argmax_energy_j=_first_number(predicted.get("energy_j")),
+        train_state=_text(_state_of(run.training(), train)) if train else "",
+        train_epoch=_count(train.get("epoch")),
+        train_total_epochs=_count(train.get("total_epochs")),
+        proxy=bool(meta.get("proxy")),
     )
     last = reading.last_deploy(run.deploy_dir)
     if last:
