@@ -46,7 +46,7 @@ def keygen(path: Path) -> str:
     return path.with_suffix(".pub").read_text().strip()
 
 
-def write_sshd_config(root: Path, port: int, host_key: Path, authorized: Path) -> Path:
+def write_sshd_config(root: Path, port: int, host_key: Path, authorized: Path, log_level: str = "ERROR") -> Path:
     config = root / "sshd_config"
     config.write_text(
         "\n".join(
@@ -64,7 +64,8 @@ def write_sshd_config(root: Path, port: int, host_key: Path, authorized: Path) -
                 "UsePAM no",
                 "MaxStartups 100",
                 "MaxSessions 100",
-                "LogLevel ERROR",
+                f"LogLevel {log_level}",
+                "AllowTcpForwarding yes",
                 "Subsystem sftp internal-sftp",
                 "",
             ]
@@ -114,6 +115,34 @@ def sshd(tmp_path_factory) -> SshServer:
             "Host *.example\n  User nobody\n"
         )
         yield SshServer(port, root, root / "client_key", root / "wrong_key", known, ssh_config, f"{kind} {blob}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass
+class JumpHost:
+    port: int
+    root: Path
+    host_pub: str
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def jump_sshd(sshd, tmp_path_factory) -> JumpHost:
+    """A second real sshd: the jump host (same client key as the board), logging the forwardings it makes."""
+    root = tmp_path_factory.mktemp("jump")
+    host_pub = keygen(root / "host_key")
+    port = free_port()
+    config = write_sshd_config(root, port, root / "host_key", sshd.root / "authorized_keys", log_level="DEBUG1")
+    log = root / "sshd.log"
+    proc = subprocess.Popen([SSHD, "-D", "-E", str(log), "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_banner(port, proc)
+        yield JumpHost(port, root, " ".join(host_pub.split()[:2]), log)
     finally:
         proc.terminate()
         try:
