@@ -238,20 +238,21 @@ class Search:
         temperature = self.temperature(epoch)
         interval = Meter()
         batches = data_iter.iterate(self.splits[plan.split], plan.batches, self.position.batch, self.cfg.data.workers)
+        pending: list[tuple[torch.Tensor, int]] = []  # per-step numbers still on the device
+        started = time.perf_counter()
         for images, labels in batches:
+            if self.stop.signal is not None:  # what the steps so far measured goes into the checkpoint
+                self.drain(pending, interval, started)
             self.stop.check()
-            started = time.perf_counter()
             parts, correct = self.train_step(images, labels, opt, temperature)
-            elapsed = time.perf_counter() - started
-            loss, ce, lat, ener = (float(t.detach()) for t in (parts.loss, parts.ce, parts.lat, parts.ener))
-            args = (loss, ce, lat, ener, correct, len(labels), elapsed)
-            interval.add(*args)
-            self.epoch_meter.add(*args)
+            pending.append((torch.stack([t.detach().float() for t in (parts.loss, parts.ce, parts.lat, parts.ener, correct)]), len(labels)))
             self.position.batch += 1
             self.global_step += 1
-            if interval.batches >= self.cfg.run.log_interval:
+            if len(pending) >= self.cfg.run.log_interval:
+                self.drain(pending, interval, started)
                 self.log("interval", epoch, plan, interval, opt, temperature)
-                interval = Meter()
+                interval, started = Meter(), time.perf_counter()
+        self.drain(pending, interval, started)
         if interval.batches:
             self.log("interval", epoch, plan, interval, opt, temperature)
         if self.epoch_meter.batches:
@@ -273,8 +274,20 @@ class Search:
         average_gradients([p for group in opt.param_groups for p in group["params"]], self.dist)
         self.scaler.step(opt)
         self.scaler.update()
-        correct = int((logits.argmax(dim=1) == labels).sum())
+        correct = (logits.argmax(dim=1) == labels).sum()  # stays on the device: read at log intervals
         return parts, correct
+
+    def drain(self, pending: list[tuple[torch.Tensor, int]], interval: Meter, started: float) -> None:
+        """Move the steps' numbers to the host in one transfer (one sync per log interval, not per step)."""
+        if not pending:
+            return
+        rows = torch.stack([values for values, _ in pending]).tolist()
+        seconds = (time.perf_counter() - started - interval.seconds) / len(pending)  # wall time, shared evenly
+        for (loss, ce, lat, ener, correct), (_, images) in zip(rows, pending, strict=True):
+            args = (loss, ce, lat, ener, int(correct), images, seconds)
+            interval.add(*args)
+            self.epoch_meter.add(*args)
+        pending.clear()
 
     @torch.no_grad()
     def recalibrate_bn(self, choices: list[int], images_wanted: int = 512) -> None:
