@@ -13,10 +13,10 @@ pytest.importorskip("textual")
 from fixtures import fake_metrics, make_fixture_set, make_run  # noqa: E402
 from textual.widgets import DataTable, Input, OptionList, Static  # noqa: E402
 
+from hanna_tui import fmt  # noqa: E402
 from hanna_tui.cost import CostModel, Knobs, knob_readout  # noqa: E402
 from hanna_tui.pareto import COST, front  # noqa: E402
 from hanna_tui.profiles import load_profile  # noqa: E402
-from hanna_tui.tui import fmt  # noqa: E402
 from hanna_tui.tui.app import HannaApp  # noqa: E402
 from hanna_tui.tui.presets import Preset  # noqa: E402
 
@@ -211,7 +211,9 @@ async def test_runs_train_failure_is_a_notification(runs) -> None:
 
     def failing(cmd, log_path):
         with open(log_path, "ab") as log:
-            return subprocess.Popen([sys.executable, "-c", "import sys; print('no childnet'); sys.exit(3)"], stdout=log, stderr=subprocess.STDOUT)
+            return subprocess.Popen(
+                [sys.executable, "-c", "import sys; print('no childnet'); sys.exit(3)"], stdout=log, stderr=subprocess.STDOUT
+            )
 
     app = make_app(runs, failing)
     seen: list[str] = []
@@ -226,7 +228,9 @@ async def test_runs_train_failure_is_a_notification(runs) -> None:
 
         app.notify = capture  # type: ignore[method-assign]
         app.screen.notify = capture  # type: ignore[method-assign]
-        await pilot.press("t")
+        await pilot.press("t")  # the train form: enter in its first field starts the recipe as it is
+        await pilot.pause()
+        await pilot.press("enter")
         for _ in range(50):
             await pilot.pause(0.1)
             if any("Training failed" in s for s in seen):

@@ -1,4 +1,4 @@
-"""The dashboard application: one mode per screen, switched with F1..F5 or the command palette."""
+"""The dashboard application: one mode per screen, switched with 1..5, F1..F5 or the command palette; ? lists the keys."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ SCREENS_HELP = {
 }
 
 
+SCREEN_KEYS = Binding.Group("screens", compact=True)
+
+
 def _lazy(module: str, name: str) -> Callable[[], Screen]:
     def make() -> Screen:
         import importlib
@@ -51,12 +54,10 @@ class HannaApp(App[int]):
     }
     DEFAULT_MODE = "knobs"
     BINDINGS = [
-        Binding("f1", "switch_mode('knobs')", "Knobs"),
-        Binding("f2", "switch_mode('runs')", "Runs"),
-        Binding("f3", "switch_mode('history')", "History"),
-        Binding("f4", "switch_mode('profiles')", "Profiles"),
-        Binding("f5", "switch_mode('deploy')", "Deploy"),
-        Binding("ctrl+t", "toggle_theme", "Theme"),
+        *(Binding(str(i), f"switch_mode('{mode}')", mode.capitalize(), group=SCREEN_KEYS) for i, mode in enumerate(SCREENS_HELP, 1)),
+        *(Binding(f"f{i}", f"switch_mode('{mode}')", mode.capitalize(), show=False) for i, mode in enumerate(SCREENS_HELP, 1)),
+        Binding("question_mark", "help", "Help"),
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -76,6 +77,7 @@ class HannaApp(App[int]):
         self.spawn = spawn
         self.poll_s = poll_s
         self.children_procs: list[Any] = []
+        self.jobs: list[Any] = []  # screens/jobs.Job: processes started from this dashboard
         self.theme = theme
         self.selected_run: str | None = None
         self.base_config = base_config
@@ -131,6 +133,12 @@ class HannaApp(App[int]):
     def track(self, proc: Any) -> None:
         if proc is not None and hasattr(proc, "poll"):
             self.children_procs.append(proc)
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme == DARK else DARK

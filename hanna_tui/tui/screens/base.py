@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable
@@ -23,13 +24,27 @@ class RunsPolled(Message):
 
 
 class HannaScreen(Screen):
-    """A screen of the dashboard: reaches the app's state through `hanna_app`, never `self.app.<attr>`."""
+    """A screen of the dashboard: reaches the app's state through `hanna_app`, never `self.app.<attr>`.
 
+    Focus model: the HOME widget (a table, a list, the form itself: never a text field) holds the
+    focus when the screen is shown and after escape, so single-letter keys act on the screen; text
+    goes into a field only once the user enters it (tab, a click or the screen's key for it).
+    """
+
+    HOME = ""  # selector of the widget that holds the focus when no field is entered
+    BINDINGS = [Binding("escape", "home", "Leave field", show=False)]
     ready = False
 
     @property
     def hanna_app(self) -> HannaApp:
         return cast("HannaApp", self.app)
+
+    def action_home(self) -> None:
+        if self.HOME:
+            self.query_one(self.HOME).focus()
+
+    def on_screen_resume(self) -> None:
+        self.action_home()
 
     def on_runs_polled(self, message: RunsPolled) -> None:
         if not self.ready:
@@ -44,22 +59,15 @@ class HannaScreen(Screen):
     def tick(self) -> None:
         """Every poll: follow what the index does not (metrics of the selected run)."""
 
-    def key_help(self) -> list[tuple[str, str]]:
-        """(key, what it does) of this screen, for the help overlay."""
-        out = []
-        for binding in self.BINDINGS:
-            key, description = (
-                (binding.key, binding.description) if hasattr(binding, "key") else (binding[0], binding[2] if len(binding) > 2 else "")
-            )  # type: ignore[index, union-attr]
-            if description:
-                out.append((key, description))
-        return out
-
 
 class FollowingScreen(HannaScreen):
     """Fills itself from the run index when first shown and whenever it is shown again."""
 
     TABLE_ID = ""  # the DataTable that takes the focus
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.HOME = f"#{cls.TABLE_ID}" if cls.TABLE_ID else cls.HOME
 
     def on_mount(self) -> None:
         self.ready = True
@@ -69,7 +77,7 @@ class FollowingScreen(HannaScreen):
         self.query_one(f"#{self.TABLE_ID}", DataTable).focus()
 
     def on_screen_resume(self) -> None:
-        self.query_one(f"#{self.TABLE_ID}", DataTable).focus()
+        self.action_home()
         if not self.ready or not self.is_current:
             return
         self.hanna_app.ensure_index()

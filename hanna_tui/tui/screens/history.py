@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from ... import fmt
 from ...store import Run
-from .. import fmt
 from ..history import SORT_KEYS, HistoryRow, history_row, matches, pareto
 from ..tables import selected_key, sync_table
 from .base import FollowingScreen

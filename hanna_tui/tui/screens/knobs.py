@@ -1,7 +1,13 @@
-"""Knobs: alpha, beta, gamma, delta with live pre-visualisation (paper: vLAT, vENER, dominance)."""
+"""Knobs: alpha, beta, gamma, delta with live pre-visualisation (paper: vLAT, vENER, dominance), and the launch form.
+
+Everything a real search needs is a field here (data root and download, batch size, width, image
+size, epochs, warm-up, mode, seed, profile, optional budgets); the form is checked as it is typed
+(launch.build_config) so a launch that would fail is refused here with the reason.
+"""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -12,18 +18,20 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
-from ...config import DATA_NAMES, MODES
+from ... import fmt
+from ...config import DATA_NAMES, MODES, SearchConfig, demo_config
 from ...cost import CostModel, Knobs, knob_readout, penalty
-from ...errors import UserError
+from ...errors import ConfigError, UserError
+from ...knobs import FORMS
 from ...profiles import DeviceProfile, list_profiles
 from ...space import SPACE_NAMES
-from .. import fmt
-from ..launch import LaunchForm, launch_search
+from ..launch import LaunchForm, build_config, launch_search
 from ..paths import DEFAULT_PROFILE_NAME
 from ..presets import Preset, list_presets, load_preset, preset_from_config, save_preset
+from ..readouts import penalty_vs_ce
 from ..render import SHORT
 from ..widgets import KnobInput, NameDialog, PickDialog, parse_float
 from .base import HannaScreen
@@ -35,7 +43,8 @@ KNOB_HELP = {
     "gamma": "γ ener factor",
     "delta": "δ ener exponent",
 }
-KNOB_RANGE = {"alpha": 1000.0, "beta": 10.0, "gamma": 1000.0, "delta": 10.0}
+KNOB_RANGE = {"alpha": (0.0, 1000.0), "beta": (-10.0, 10.0), "gamma": (0.0, 1000.0), "delta": (-10.0, 10.0)}
+KNOB_KEYS = {"alpha": "a", "beta": "b", "gamma": "g", "delta": "d"}
 DEMO = Preset()
 PLOT_DELAY_S = 0.12
 
@@ -50,8 +59,10 @@ class ProfileChoice:
 class KnobsScreen(HannaScreen):
     """Set the loss knobs and see at once what they do; one key launches the search."""
 
+    HOME = "#knob-form"
     BINDINGS = [
-        Binding("ctrl+s", "launch", "Launch search"),
+        Binding("l,ctrl+s", "launch", "Launch search"),
+        *(Binding(key, f"edit('{name}')", f"edit {name}", show=False) for name, key in KNOB_KEYS.items()),
         Binding("f7", "save_preset", "Save preset"),
         Binding("f8", "load_preset", "Load preset"),
     ]
@@ -67,13 +78,23 @@ class KnobsScreen(HannaScreen):
     # layout
     def compose(self) -> ComposeResult:
         self._load_profiles()
+        base = self.base()
         yield Static(
-            "[b]Knobs[/b]  loss = CE + α·LAT^β + γ·ENER^δ   (↑/↓ fine step, shift+↑/↓ coarse, ctrl+s launch)", classes="screen-title"
+            "[b]Knobs[/b]  loss = CE + α·LAT^β + γ·ENER^δ   (a b g d: edit a knob, ↑/↓ step it, esc: leave, l: launch)",
+            classes="screen-title",
         )
         with Horizontal(id="knobs-body"):
             with VerticalScroll(id="knob-form"):
+                yield Static("loss", classes="form-section")
                 for name in KNOBS:
-                    yield from self._row(KNOB_HELP[name], KnobInput(f"{getattr(DEMO.knobs, name):g}", id=name, high=KNOB_RANGE[name]))
+                    low, high = KNOB_RANGE[name]
+                    yield from self._row(
+                        f"{KNOB_HELP[name]} [{KNOB_KEYS[name]}]", KnobInput(f"{getattr(DEMO.knobs, name):g}", id=name, low=low, high=high)
+                    )
+                yield from self._row(
+                    "loss form", Select([(f, f) for f in FORMS], value=base.knobs.form, allow_blank=False, id="form", compact=True)
+                )
+                yield Static("search", classes="form-section")
                 profiles = [(Path(p).stem, p) for p in self.choices]
                 default = self._default_profile()
                 yield from self._row(
@@ -83,17 +104,37 @@ class KnobsScreen(HannaScreen):
                 yield from self._row(
                     "space", Select([(s, s) for s in SPACE_NAMES], value=DEMO.space, allow_blank=False, id="space", compact=True)
                 )
+                yield from self._row("mode", Select([(m, m) for m in MODES], value=DEMO.mode, allow_blank=False, id="mode", compact=True))
+                yield from self._row("epochs", KnobInput(str(DEMO.epochs), id="epochs", fine=1, low=1, high=10000, integer=True))
+                yield from self._row(
+                    "warm-up epochs", KnobInput(str(base.search.warmup_epochs), id="warmup", fine=1, low=0, high=10000, integer=True)
+                )
+                yield from self._row(
+                    "batch size", KnobInput(str(base.search.batch_size), id="batch", fine=8, low=1, high=65536, integer=True)
+                )
+                yield from self._row("width mult", KnobInput(f"{base.space.width_mult:g}", id="width", fine=0.05, low=0.05, high=4.0))
+                yield from self._row(
+                    "image size (0=space)", KnobInput(str(base.data.image_size), id="image", fine=8, low=0, high=1024, integer=True)
+                )
+                yield from self._row("seed", KnobInput(str(DEMO.seed), id="seed", fine=1, low=0, high=2**31 - 1, integer=True))
+                yield Static("data", classes="form-section")
                 yield from self._row(
                     "data set", Select([(d, d) for d in DATA_NAMES], value=DEMO.data, allow_blank=False, id="data", compact=True)
                 )
-                yield from self._row("epochs", KnobInput(str(DEMO.epochs), id="epochs", fine=1, low=1, high=10000, integer=True))
-                yield from self._row("mode", Select([(m, m) for m in MODES], value=DEMO.mode, allow_blank=False, id="mode", compact=True))
-                yield from self._row("seed", KnobInput(str(DEMO.seed), id="seed", fine=1, low=0, high=2**31 - 1, integer=True))
+                yield from self._row("data root", Input(base.data.root, id="data-root", compact=True))
+                yield from self._row("download", Checkbox("fetch if missing", base.data.download, id="download", compact=True))
+                yield Static("budgets (optional, empty = none)", classes="form-section")
+                yield from self._row("latency ≤ (s)", Input("", id="budget-lat", placeholder="none", compact=True))
+                yield from self._row("energy ≤ (J)", Input("", id="budget-ener", placeholder="none", compact=True))
                 yield Static("", id="form-errors")
             with Vertical(id="knob-right"):
                 yield Static("", id="readout")
                 yield PlotextPlot(id="penalty-plot")
         yield Footer()
+
+    def base(self) -> SearchConfig:
+        """The config the form starts from and launches on (tui --config FILE, else the demo)."""
+        return self.hanna_app.base_config or demo_config()
 
     def _row(self, label: str, widget) -> ComposeResult:
         with Horizontal(classes="form-row"):
@@ -116,7 +157,8 @@ class KnobsScreen(HannaScreen):
         return next(iter(self.choices), None)
 
     def on_mount(self) -> None:
-        self.query_one("#alpha", Input).focus()
+        self.ready = True
+        self.action_home()
         if self.hanna_app.base_config is not None:
             self.apply_preset(preset_from_config(self.hanna_app.base_config))
         self.update_readout()
@@ -126,8 +168,15 @@ class KnobsScreen(HannaScreen):
     # validation and readouts
     @on(Input.Changed)
     @on(Select.Changed)
+    @on(Checkbox.Changed)
     def _changed(self, event) -> None:
         self.update_readout()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_home()
+
+    def action_edit(self, name: str) -> None:
+        self.query_one(f"#{name}", Input).focus()
 
     def knob_values(self) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
@@ -138,18 +187,27 @@ class KnobsScreen(HannaScreen):
         return out
 
     def field_errors(self) -> list[str]:
+        """Each field's own check, then the whole form as the search would see it (one line each)."""
         errors = []
         for widget in self.query(KnobInput):
             result = widget.validate(widget.value)
             if result is not None and not result.is_valid:
                 errors.append(f"{widget.id}: {'; '.join(result.failure_descriptions)}")
+        for wid in ("budget-lat", "budget-ener"):
+            text = self.query_one(f"#{wid}", Input).value.strip()
+            if text and parse_float(text) is None:
+                errors.append(f"{wid}: expected a number > 0 or nothing, got {text!r}")
         choice = self.current_choice()
         if choice is None:
             errors.append(
                 f"profile: none found in {self.hanna_app.profiles_path} (make one with `hanna-tui profile` or copy profiles/{DEFAULT_PROFILE_NAME})"
             )
-        elif self.query_one("#space", Select).value != choice.profile.space_name:
-            errors.append(f"space: the profile is for {choice.profile.space_name}")
+        if errors:
+            return errors
+        try:
+            build_config(self.read_form(), copy.deepcopy(self.base()), choice.profile if choice else None)
+        except ConfigError as exc:
+            errors.append(str(exc).removeprefix("knobs screen: "))
         return errors
 
     def current_choice(self) -> ProfileChoice | None:
@@ -169,12 +227,13 @@ class KnobsScreen(HannaScreen):
             readout_widget.update(Text("Fix the fields marked in red to see the readouts.", style="italic"), layout=False)
             return
         try:
-            self.readout = knob_readout(choice.model, Knobs(**values))  # type: ignore[arg-type]
+            form = str(self.query_one("#form", Select).value)
+            self.readout = knob_readout(choice.model, Knobs(**values, form=form))  # type: ignore[arg-type]
         except (ValueError, OverflowError) as exc:
             self.readout = None
             readout_widget.update(Text(f"cannot compute: {exc}", style="bold red"), layout=False)
             return
-        readout_widget.update(readout_table(self.readout), layout=False)
+        readout_widget.update(readout_table(self.readout, choice.profile.network.num_classes), layout=False)
         self.schedule_plot()
 
     def schedule_plot(self) -> None:
@@ -199,11 +258,17 @@ class KnobsScreen(HannaScreen):
 
     # actions
     def form(self) -> LaunchForm | None:
-        if self.errors:
-            return None
+        """The form to launch, or None while a field is wrong (self.errors says which)."""
+        return None if self.errors else self.read_form()
+
+    def read_form(self) -> LaunchForm:
         values = self.knob_values()
         choice = self.current_choice()
         assert choice is not None
+
+        def number(wid: str) -> str:
+            return self.query_one(f"#{wid}", Input).value.strip()
+
         return LaunchForm(
             alpha=values["alpha"] or 0.0,
             beta=values["beta"] or 0.0,
@@ -212,9 +277,18 @@ class KnobsScreen(HannaScreen):
             profile=choice.path,
             space=str(self.query_one("#space", Select).value),
             data=str(self.query_one("#data", Select).value),
-            epochs=int(self.query_one("#epochs", Input).value),
+            epochs=int(number("epochs")),
             mode=str(self.query_one("#mode", Select).value),
-            seed=int(self.query_one("#seed", Input).value),
+            seed=int(number("seed")),
+            form=str(self.query_one("#form", Select).value),
+            data_root=number("data-root") or self.base().data.root,
+            download=self.query_one("#download", Checkbox).value,
+            batch_size=int(number("batch")),
+            width_mult=float(number("width")),
+            image_size=int(number("image")),
+            warmup_epochs=int(number("warmup")),
+            latency_s=parse_float(number("budget-lat")) if number("budget-lat") else None,
+            energy_j=parse_float(number("budget-ener")) if number("budget-ener") else None,
         )
 
     def action_launch(self) -> None:
@@ -309,20 +383,30 @@ def _arch(names: list[str] | None) -> str:
     return " ".join(SHORT[CANDIDATE_NAMES.index(n)] for n in names)
 
 
-def readout_table(r: dict[str, Any]) -> Text:
+def readout_table(r: dict[str, Any], num_classes: int = 10) -> Text:
     """The readouts as one Text (cheaper to render than a table on every keystroke)."""
     by = "energy" if r["dominant"] == "energy" and r.get("cheapest_energy_arch") else "latency"
     lo, hi, unit = (r["ener_min"], r["ener_max"], "J") if by == "energy" else (r["lat_min"], r["lat_max"], "s")
+    if r.get("ener0") is None:
+        ener0: str | Text = Text("no energy table in this profile: the search minimises latency only", style="yellow")
+        vener: str | Text = "-  (no energy term)"
+    else:
+        ener0 = f"{fmt.num(r['ener0'], 'J')}  (archs {fmt.num(r['ener_min'], 'J')} .. {fmt.num(r['ener_max'], 'J')})"
+        vener = f"{fmt.num(r['vener'])}  = γ·ENER0^δ"
+    pvc = penalty_vs_ce(r, num_classes)
+    ce_row = Text(f"CE0 = ln {num_classes} = {pvc.ce0:.3g}; ")
+    ce_row.append(pvc.sentence(), style="bold red" if pvc.dominates else "")
     rows: list[tuple[str, str | Text]] = [
-        ("LAT0", f"{fmt.num(r['lat0'], 's')}  (archs {fmt.num(r['lat_min'])} .. {fmt.num(r['lat_max'], 's')})"),
-        ("ENER0", f"{fmt.num(r['ener0'], 'J')}  (archs {fmt.num(r['ener_min'])} .. {fmt.num(r['ener_max'], 'J')})"),
+        ("E[LAT]0", f"{fmt.num(r['lat0'], 's')}  uniform θ  (archs {fmt.num(r['lat_min'], 's')} .. {fmt.num(r['lat_max'], 's')})"),
+        ("E[ENER]0", ener0),
         ("vLAT", f"{fmt.num(r['vlat'])}  = α·LAT0^β"),
-        ("vENER", f"{fmt.num(r['vener'])}  = γ·ENER0^δ"),
+        ("vENER", vener),
         (
             "dominance",
             f"energy vENER/vLAT {fmt.dominance(r['energy_dominance'])}   latency vLAT/vENER {fmt.dominance(r['latency_dominance'])}",
         ),
         ("verdict", verdict(r)),
+        ("vs CE", ce_row),
         ("cheapest", f"{fmt.num(lo, unit)} by {by}: {_arch(r[f'cheapest_{by}_arch'])}"),
         ("dearest", f"{fmt.num(hi, unit)} by {by}: {_arch(r[f'dearest_{by}_arch'])}"),
     ]

@@ -13,9 +13,9 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...errors import ConfigError
+from ...fmt import SCALES_J, SCALES_S, num, pick_scale
 from ...profiles import DeviceProfile, list_profiles
 from ...space import CANDIDATE_NAMES, CANDIDATES
-from ..fmt import SCALES_J, SCALES_S, num, pick_scale
 from ..render import table_heatmap
 from .base import HannaScreen
 

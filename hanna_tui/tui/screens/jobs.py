@@ -1,0 +1,254 @@
+"""Forms that start the CLI's long actions as their own processes: training, baseline, sweep, export, report.
+
+Each form is a modal with a visible label on every field; Enter in a field or the Start button
+submits it, Escape closes it. A form returns the `hanna-tui` arguments to run (or None), after
+checking them: a wrong number or a missing file is said in the form, nothing is started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from ...errors import UserError
+
+
+@dataclass
+class Field:
+    """One labelled input: id, label, default text, and how to check it (returns the CLI args, or raises UserError)."""
+
+    id: str
+    label: str
+    default: str = ""
+    check: Callable[[str], list[str]] | None = None
+    placeholder: str = ""
+
+
+def positive_int(flag: str, name: str, allow_zero: bool = False) -> Callable[[str], list[str]]:
+    def check(text: str) -> list[str]:
+        text = text.strip()
+        if not text:
+            return []
+        low = 0 if allow_zero else 1
+        if not text.isdigit() or int(text) < low:
+            raise UserError(f"{name}: expected an integer >= {low}, got {text!r}")
+        return [flag, text]
+
+    return check
+
+
+def positive_float(flag: str, name: str) -> Callable[[str], list[str]]:
+    def check(text: str) -> list[str]:
+        text = text.strip()
+        if not text:
+            return []
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not value > 0:
+            raise UserError(f"{name}: expected a number > 0, got {text!r}")
+        return [flag, text]
+
+    return check
+
+
+def existing_file(flag: str, name: str, required: bool = False) -> Callable[[str], list[str]]:
+    def check(text: str) -> list[str]:
+        text = text.strip()
+        if not text:
+            if required:
+                raise UserError(f"{name}: expected a file, got nothing")
+            return []
+        if not Path(text).expanduser().is_file():
+            raise UserError(f"{name}: no such file {text!r}")
+        return [flag, str(Path(text).expanduser().resolve())] if flag else [str(Path(text).expanduser().resolve())]
+
+    return check
+
+
+class JobForm(ModalScreen[list[str] | None]):
+    """A titled form of labelled fields (and optional selects/checkboxes) that returns CLI arguments."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, title: str, fields: list[Field], head: list[str], extras: list[tuple[str, Widget]] | None = None) -> None:
+        super().__init__()
+        self.title_text, self.fields, self.head, self.extras = title, fields, head, extras or []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog job-form"):
+            yield Label(Text(self.title_text, style="bold"))
+            for label, widget in self.extras:
+                with Horizontal(classes="form-row"):
+                    yield Label(label, classes="form-label")
+                    yield widget
+            for f in self.fields:
+                with Horizontal(classes="form-row"):
+                    yield Label(f.label, classes="form-label")
+                    yield Input(f.default, id=f"job-{f.id}", placeholder=f.placeholder, compact=True)
+            yield Static("", id="job-errors")
+            with Horizontal(classes="form-buttons"):
+                yield Button("Start", variant="primary", id="job-start")
+            yield Label("enter: start   escape: close", classes="hint")
+
+    def on_mount(self) -> None:
+        first = self.query(Input).first() if self.query(Input) else None
+        if first is not None:
+            first.focus()
+
+    def args(self) -> list[str]:
+        out = list(self.head)
+        for _label, widget in self.extras:
+            out += self.extra_args(widget)
+        for f in self.fields:
+            text = self.query_one(f"#job-{f.id}", Input).value
+            out += f.check(text) if f.check else ([text.strip()] if text.strip() else [])
+        return out
+
+    def extra_args(self, widget: Widget) -> list[str]:
+        flag = getattr(widget, "flag", "")
+        if isinstance(widget, Checkbox):
+            return [flag] if widget.value else []
+        if isinstance(widget, Select) and widget.value is not Select.BLANK:
+            return [flag, str(widget.value)] if flag else [str(widget.value)]
+        return []
+
+    def submit(self) -> None:
+        try:
+            args = self.args()
+        except UserError as exc:
+            self.query_one("#job-errors", Static).update(Text(str(exc), style="bold red"))
+            return
+        self.dismiss(args)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "job-start":
+            self.submit()
+
+
+def flagged(widget: Widget, flag: str) -> Widget:
+    widget.flag = flag  # type: ignore[attr-defined]
+    return widget
+
+
+TRAIN_RECIPE = "120 epochs, batch 128, lr 0.1, 5 warm-up epochs (the documented CIFAR recipe)"
+
+
+def train_form(run_id: str, resume: bool = False) -> JobForm:
+    """Train the sampled childnet of a run; every field empty keeps the recipe's value."""
+    fields = [
+        Field("epochs", "epochs", "", positive_int("--epochs", "epochs"), "120"),
+        Field("batch", "batch size", "", positive_int("--batch-size", "batch size"), "128"),
+        Field("lr", "learning rate", "", positive_float("--lr", "learning rate"), "0.1"),
+        Field("warmup", "warm-up epochs", "", positive_int("--warmup-epochs", "warm-up epochs", allow_zero=True), "5"),
+        Field("subset", "train images (0=all)", "", positive_int("--subset", "train images", allow_zero=True), "0"),
+        Field("test-subset", "test images (0=all)", "", positive_int("--test-subset", "test images", allow_zero=True), "0"),
+        Field("recipe", "recipe file", "", existing_file("--config", "recipe file"), "TOML with [train] keys (optional)"),
+    ]
+    extras = [("start over", flagged(Checkbox("discard a checkpoint", False, id="job-restart", compact=True), "--restart"))]
+    return JobForm(f"Train the childnet of {run_id}  (empty: {TRAIN_RECIPE})", fields, ["--resume"] if resume else [], extras)
+
+
+def baseline_form() -> JobForm:
+    fields = [
+        Field("name", "run name", "", None, "default: the model's"),
+        Field("epochs", "epochs", "", positive_int("--epochs", "epochs"), "120"),
+        Field("subset", "train images (0=all)", "", positive_int("--subset", "train images", allow_zero=True), "0"),
+        Field("data-root", "data root", "", None, "data"),
+    ]
+    fields[0].check = lambda t: ["--name", t.strip()] if t.strip() else []
+    fields[3].check = lambda t: ["--data-root", t.strip()] if t.strip() else []
+    model = Select(
+        [("mobilenetv2", "mobilenetv2"), ("condensenet", "condensenet")],
+        value="mobilenetv2",
+        allow_blank=False,
+        id="job-model",
+        compact=True,
+    )
+    data = flagged(
+        Select(
+            [(d, d) for d in ("cifar10", "cifar100", "synthetic", "imagefolder")],
+            value="cifar10",
+            allow_blank=False,
+            id="job-data",
+            compact=True,
+        ),
+        "--data",
+    )
+    return JobForm("Train a paper baseline as a run", fields, ["baseline"], [("model", model), ("data set", data)])
+
+
+def sweep_form() -> JobForm:
+    fields = [Field("file", "batch file", "examples/demo.toml", existing_file("", "batch file", required=True), "a --batch TOML")]
+    return JobForm("Run a sweep from a batch file (hanna-tui --batch FILE)", fields, ["--batch"])
+
+
+def export_form(run_id: str, run_path: str) -> JobForm:
+    fmt = flagged(
+        Select([(f, f) for f in ("torchscript", "onnx", "both")], value="torchscript", allow_blank=False, id="job-format", compact=True),
+        "--format",
+    )
+    fields = [Field("out", "output folder", "", None, f"{run_id}/export")]
+    fields[0].check = lambda t: ["--out", t.strip()] if t.strip() else []
+    return JobForm(f"Export the model of {run_id}", fields, ["export", run_path], [("format", fmt)])
+
+
+def report_form(default_out: str) -> JobForm:
+    fields = [Field("out", "output folder", default_out, None, "where the report goes")]
+    fields[0].check = lambda t: [t.strip() or default_out]
+    return JobForm("Write a report of the finished runs", fields, [])
+
+
+@dataclass
+class Job:
+    """A process the dashboard started (the runs it writes follow the run-directory contract)."""
+
+    label: str
+    proc: object
+    log: Path
+
+    def state(self) -> str:
+        poll = getattr(self.proc, "poll", None)
+        code = poll() if poll else 0
+        return "running" if code is None else ("done" if code == 0 else f"exit {code}")
+
+
+class JobsDialog(ModalScreen[int | None]):
+    """The jobs started from this dashboard; Enter on a running one stops it (SIGTERM: it saves and stops)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, jobs: list[Job]) -> None:
+        super().__init__()
+        self.jobs = jobs
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text("Jobs started here", style="bold"))
+            if self.jobs:
+                yield OptionList(
+                    *[Option(f"{j.state():<9s} {j.label}  (log {j.log})", id=str(i)) for i, j in enumerate(self.jobs)], id="jobs-list"
+                )
+            else:
+                yield Label(
+                    "No jobs yet: t trains a childnet, b a baseline, w runs a sweep, e exports, p writes a report.", classes="empty-state"
+                )
+            yield Label("enter: stop the job   escape: close", classes="hint")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(event.option.id or 0))
