@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -17,7 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import SearchConfig, demo_config, validate_config
-from ..store import Run, create_run, pid_alive
+from ..errors import ConfigError
+from ..profiles import DeviceProfile, check_search_network
+from ..store import Run, create_run
 
 NICE = 10
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
@@ -27,7 +28,7 @@ Spawner = Callable[[Sequence[str], Path], "subprocess.Popen[bytes] | None"]
 
 @dataclass
 class LaunchForm:
-    """What the knobs screen holds, already parsed."""
+    """What the knobs screen holds, already parsed (None: keep the base config's value)."""
 
     alpha: float
     beta: float
@@ -41,22 +42,96 @@ class LaunchForm:
     seed: int = 0
     name: str = "tui"
     threads: int = 1  # torch threads of the search: one leaves the other core to the dashboard
+    form: str = "additive"
+    data_root: str | None = None
+    download: bool | None = None
+    batch_size: int | None = None
+    width_mult: float | None = None
+    image_size: int | None = None
+    warmup_epochs: int | None = None
+    latency_s: float | None = None  # [constraints]: budgets of a budget search (None: no constraint)
+    energy_j: float | None = None
 
 
-def build_config(form: LaunchForm, base: SearchConfig | None = None) -> SearchConfig:
-    """The demo config with the form's choices; raises ConfigError when a value is out of range."""
+DATA_MARKERS = {"cifar10": ("cifar-10-batches-py",), "cifar100": ("cifar-100-python",), "imagefolder": ("train",)}
+MIN_IMAGE = 8  # the supernets downsample by 8 before the head
+
+
+def data_classes(cfg: SearchConfig) -> int:
+    """The class count the search's data will have (an ImageFolder: its train/ folders)."""
+    if cfg.data.name == "cifar100":
+        return 100
+    if cfg.data.name == "imagefolder":
+        train = Path(cfg.data.root) / "train"
+        return sum(1 for p in train.iterdir() if p.is_dir()) if train.is_dir() else 0
+    return 10
+
+
+def launch_problems(form: LaunchForm, cfg: SearchConfig, profile: DeviceProfile | None = None) -> list[str]:
+    """What makes a launch fail later, said now: a missing data set, a space the profile does not time, impossible numbers."""
+    problems = []
+    if cfg.data.name in DATA_MARKERS and not cfg.data.download:
+        root = Path(cfg.data.root)
+        if not any((root / marker).is_dir() for marker in DATA_MARKERS[cfg.data.name]):
+            hint = "tick download" if cfg.data.name != "imagefolder" else "expected ROOT/train/<class>/ and ROOT/test/<class>/"
+            problems.append(f"data root: {cfg.data.name} not found in {root.resolve()} ({hint})")
+    if cfg.data.download and cfg.data.name not in ("cifar10", "cifar100"):
+        problems.append(f"download: only cifar10 and cifar100 can be downloaded, not {cfg.data.name}")
+    if profile is not None and (classes := data_classes(cfg)):
+        try:
+            check_search_network(profile, cfg, classes, "form")
+        except ConfigError as exc:
+            expected = str(exc).removeprefix(f"{exc.source}: {exc.field}: ")
+            problems.append(f"{'space' if exc.field == 'space.name' else exc.field}: {expected}")
+    if cfg.search.warmup_epochs >= cfg.search.epochs:
+        problems.append(f"warm-up: {cfg.search.warmup_epochs} of {cfg.search.epochs} epochs leaves no epoch that trains theta")
+    if cfg.data.image_size and cfg.data.image_size < MIN_IMAGE:
+        problems.append(f"image size: expected 0 (the space's) or >= {MIN_IMAGE}, got {cfg.data.image_size}")
+    if cfg.data.name == "synthetic":
+        train = int(cfg.data.synthetic_train * (1 - cfg.data.val_fraction))
+        if cfg.search.batch_size > train:
+            problems.append(f"batch size: {cfg.search.batch_size} is more than the {train} synthetic training images")
+    for label, value in (("latency budget", form.latency_s), ("energy budget", form.energy_j)):
+        if value is not None and not value > 0:
+            problems.append(f"{label}: expected a number > 0 or nothing, got {value:g}")
+    return problems
+
+
+def build_config(form: LaunchForm, base: SearchConfig | None = None, profile: DeviceProfile | None = None) -> SearchConfig:
+    """The demo (or base) config with the form's choices; raises ConfigError with the first problem."""
     cfg = base or demo_config()
     cfg.run.name = form.name
     cfg.run.seed = form.seed
     cfg.run.threads = form.threads
     cfg.space.name = form.space
     cfg.profile.path = str(Path(form.profile).resolve())
-    cfg.knobs = replace(cfg.knobs, alpha=form.alpha, beta=form.beta, gamma=form.gamma, delta=form.delta)
+    cfg.knobs = replace(cfg.knobs, alpha=form.alpha, beta=form.beta, gamma=form.gamma, delta=form.delta, form=form.form)
     cfg.data.name = form.data
     cfg.search.epochs = form.epochs
     cfg.search.warmup_epochs = min(cfg.search.warmup_epochs, max(0, form.epochs - 1))
     cfg.search.mode = form.mode
+    for section, key, value in (
+        (cfg.data, "root", form.data_root),
+        (cfg.data, "download", form.download),
+        (cfg.data, "image_size", form.image_size),
+        (cfg.search, "batch_size", form.batch_size),
+        (cfg.search, "warmup_epochs", form.warmup_epochs),
+        (cfg.space, "width_mult", form.width_mult),
+    ):
+        if value is not None:
+            setattr(section, key, value)
+    constraints = getattr(cfg, "constraints", None)
+    if constraints is not None:
+        for key, value in (("latency_s", form.latency_s), ("energy_j", form.energy_j)):
+            if hasattr(constraints, key):
+                setattr(constraints, key, value if value is not None else type(getattr(constraints, key))())
+    elif form.latency_s is not None or form.energy_j is not None:
+        raise ConfigError("knobs screen", "constraints", "this version has no budget search ([constraints] unknown)")
     validate_config(cfg, "knobs screen")
+    problems = launch_problems(form, cfg, profile)
+    if problems:
+        field, _, expected = problems[0].partition(": ")
+        raise ConfigError("knobs screen", field, expected)
     return cfg
 
 
@@ -81,16 +156,12 @@ def spawn_detached(cmd: Sequence[str], log_path: Path) -> subprocess.Popen[bytes
 def launch_search(
     form: LaunchForm, root: str | os.PathLike | None = None, spawn: Spawner = spawn_detached, base: SearchConfig | None = None
 ) -> tuple[Run, object]:
-    cfg = build_config(form, copy.deepcopy(base) if base is not None else None)
-    extra = {
-        "knobs": {"alpha": form.alpha, "beta": form.beta, "gamma": form.gamma, "delta": form.delta},
-        "space": cfg.space.name,
-        "mode": cfg.search.mode,
-        "device": _device_name(cfg.profile.path),
-        "profile": cfg.profile.path,
-        "source": "tui",
-    }
-    run = create_run(form.name, kind="search", root=root, extra=extra)
+    """A queued run (run.json through the store's one writer, config.toml) and its search process."""
+    from ..nas.run import search_meta
+
+    profile = _profile_or_none(form.profile)
+    cfg = build_config(form, copy.deepcopy(base) if base is not None else None, profile)
+    run = create_run(form.name, kind="search", root=root, extra=search_meta(cfg, profile, "tui"))
     run.write_config_text(cfg.to_toml())
     run.update_status(total_epochs=cfg.search.epochs)
     proc = spawn(cli_command("search", "--config", str(run.config_path), "--run-dir", str(run.path)), run.path / "search.log")
@@ -98,31 +169,54 @@ def launch_search(
 
 
 def resume_search(run: Run, spawn: Spawner = spawn_detached) -> object:
+    """A resume process; a second one started while the first runs loses the run's lock and exits 2."""
     return spawn(cli_command("search", "--config", str(run.config_path), "--run-dir", str(run.path), "--resume"), run.path / "search.log")
 
 
-def start_training(run: Run, spawn: Spawner = spawn_detached) -> object:
-    return spawn(cli_command("train", str(run.path)), run.path / "train.log")
+def start_training(run: Run, spawn: Spawner = spawn_detached, extra: Sequence[str] = ()) -> object:
+    """`hanna-tui train RUN` with the recipe flags of the dashboard's train form (extra)."""
+    return spawn(cli_command("train", str(run.path), *extra), run.path / "train.log")
+
+
+def cancel_training(run: Run) -> str:
+    """SIGTERM to the process training the run's childnet (it holds the run's lock as "training")."""
+    holder = run.holder()
+    state = run.training().status().get("state") or "not started"
+    if holder is None or holder.purpose != "training":
+        return f"{run.id}: no training process holds the run (training {state}); nothing to cancel"
+    if holder.process.state() == "elsewhere":
+        return f"{run.id} trains on {holder.process.host}; cancel it there"
+    os.kill(holder.process.pid, signal.SIGTERM)
+    return f"sent SIGTERM to the training of {run.id} (pid {holder.process.pid}); it saves a checkpoint and stops"
+
+
+def start_job(args: Sequence[str], log_path: Path, spawn: Spawner = spawn_detached) -> object:
+    """Any other CLI action (baseline, --batch, export, report) as its own detached process."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return spawn(cli_command(*args), log_path)
 
 
 def cancel_search(run: Run) -> str:
-    """SIGTERM to the search process; returns a message for the user."""
-    status = run.status()
-    pid = status.get("pid")
-    if status.get("state") not in ("running", "queued"):
-        return f"{run.id} is {status.get('state', 'queued')}, nothing to cancel"
-    if status.get("host") not in (None, socket.gethostname()):
-        return f"{run.id} runs on {status.get('host')}; cancel it there"
-    if not pid_alive(pid):
-        return f"{run.id}: its process is gone"
-    os.kill(int(pid), signal.SIGTERM)
-    return f"sent SIGTERM to {run.id} (pid {pid}); it saves and stops"
+    """SIGTERM to the run's process, checked to be that process (Run.request_stop); a message for the user."""
+    return run.request_stop()
 
 
-def sample_run(run: Run, timeout: float = 120.0) -> tuple[int, str]:
-    """Run `hanna-tui sample RUN` and return (exit code, output)."""
-    proc = subprocess.run(cli_command("sample", str(run.path)), capture_output=True, text=True, timeout=timeout, env={**os.environ, **WORKER_ENV})
-    return proc.returncode, (proc.stdout + proc.stderr).strip()
+def sample_run(run: Run) -> tuple[int, str]:
+    """The argmax childnet of the run's theta written to arch.json (a direct call, no new process):
+    (0, summary) or (exit code, the one-line error)."""
+    from ..errors import UserError
+    from ..sampling import sample_run as sample
+    from ..sampling import write_arch
+
+    try:
+        arch = sample(run)
+        write_arch(run.arch_path, arch)
+    except UserError as exc:
+        return exc.exit_code, str(exc)
+    except OSError as exc:
+        return 1, f"{run.arch_path}: cannot write ({exc.strerror or exc})"
+    pred = arch["predicted"]
+    return 0, f"{run.id}: {len(arch['choices'])} layers, predicted {pred['latency_s'] * 1e3:.4g} ms, {pred['energy_j'] * 1e3:.4g} mJ\nwrote {run.arch_path}"
 
 
 def log_tail(path: Path, lines: int = 3) -> str:
@@ -133,10 +227,10 @@ def log_tail(path: Path, lines: int = 3) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _device_name(profile_path: str) -> str:
+def _profile_or_none(path: str) -> DeviceProfile | None:
     from ..profiles import load_profile
 
     try:
-        return load_profile(profile_path).device_name
+        return load_profile(path)
     except Exception:  # noqa: BLE001 - a broken profile is reported by the search itself
-        return ""
+        return None

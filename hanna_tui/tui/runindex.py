@@ -12,11 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from ..fsutil import read_increment
-from ..store import Run, RunSummary, runs_root, summarize
+from ..store import WATCHED, Run, RunSummary, is_run_dir, runs_root, summarize
 
 ACTIVE_STATES = ("queued", "running", "interrupted")
 FULL_EVERY = 30  # ticks between full rescans (finished runs can still gain a deploy result or a training)
-WATCHED = ("run.json", "status.json", "arch.json", "train/status.json", "deploy")
+
+
+ROLL = 2  # finished runs are re-stat'ed in ROLL slices, one per poll
+
+
+def _active(summary: RunSummary) -> bool:
+    """A run whose search or training may still change on disk."""
+    return summary.state in ACTIVE_STATES or summary.train_state in ACTIVE_STATES
 
 
 def _mtime(path: str) -> int:
@@ -45,7 +52,7 @@ class RunIndex:
     version: int = 0
     _ticks: int = 0
     _root_mtime: int = -1
-    _pending: bool = False  # a run directory without its run.json yet (being created)
+    _pending: bool = False  # a run directory without its metadata yet (being created)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def base(self) -> Path:
@@ -79,13 +86,13 @@ class RunIndex:
         for item in scan:
             if not item.is_dir():
                 continue
-            if not os.path.isfile(os.path.join(item.path, "run.json")):
+            if not is_run_dir(item.path):
                 self._pending = True
                 continue
             seen.add(item.name)
             entry = old.get(item.name)
             new[item.name] = entry  # type: ignore[assignment]
-            if entry is not None and not full and entry.summary.state not in ACTIVE_STATES:
+            if entry is not None and not full and not _active(entry.summary):
                 continue
             sig = signature(item.path)
             if entry is None or entry.sig != sig or entry.summary.state in ("running", "interrupted"):
@@ -104,9 +111,9 @@ class RunIndex:
         """No run directory came or went (the root's mtime is unchanged): re-read only active runs."""
         changed = False
         new = dict(self.entries)
-        for name, entry in self.entries.items():
-            if entry.summary.state not in ACTIVE_STATES:
-                continue
+        for i, (name, entry) in enumerate(self.entries.items()):
+            if not _active(entry.summary) and i % ROLL != self._ticks % ROLL:
+                continue  # a finished run is re-checked every ROLL polls (a deploy result, a training)
             path = entry.summary.path
             sig = signature(path)
             if entry.sig != sig or entry.summary.state in ("running", "interrupted"):
@@ -132,7 +139,7 @@ class RunIndex:
 
 @dataclass
 class MetricsFollower:
-    """Tail of a metrics.jsonl: reads only the bytes appended since the last poll."""
+    """Tail of a run's metrics (Run.metrics_path): reads only the bytes appended since the last poll."""
 
     path: Path
     offset: int = 0
