@@ -454,7 +454,10 @@ class RunLock:
     def acquire(self) -> RunLock:
         path = self.run.lock_path
         if not self.run.path.exists():
-            self.run.path.mkdir(parents=True, exist_ok=True)
+            try:
+                self.run.path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserError(f"{self.run.path}: cannot create the run directory ({exc.strerror or exc})") from None
             self.created_dir = True
         elif not self.run.path.is_dir():
             raise UserError(f"{self.run.path}: not a directory (expected a run directory)")
