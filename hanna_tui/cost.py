@@ -28,7 +28,7 @@ class CostModel:
     def __init__(self, profile: DeviceProfile, space: SearchSpace | None = None) -> None:
         self.profile = profile
         self.space = space or profile.space()
-        self.latency = profile.latency_s()
+        self.latency = profile.latency_model_s()  # calibrated when the profile has a [calibration]
         self.energy = profile.energy_j()
         self.allowed = [layer.allowed for layer in self.space.layers]
 

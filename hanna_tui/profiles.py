@@ -112,6 +112,12 @@ class DeviceProfile:
         """The network the tables describe (what a search must search, or declare a proxy of)."""
         return Network(self.space_name, self.width_mult, int(self.input_shape[2]), self.num_classes or self.space().num_classes)
 
+    def latency_model_s(self) -> Table:
+        """The latency table (s) whose sum over an architecture predicts the whole network: calibrated when the profile has a calibration."""
+        from .device.calibration import calibrated_table
+
+        return calibrated_table(self)
+
     def predict_latency(self, choices: list[int]) -> float:
         """Seconds for a whole network: calibrated when the profile carries a calibration, else the LUT sum."""
         from .device.calibration import predict_latency
@@ -380,3 +386,50 @@ def proxy_record(cfg: Any, profile: DeviceProfile) -> dict[str, Any]:
     if not getattr(cfg.space, "proxy", False) or (float(cfg.space.width_mult), image_size) == (target.width_mult, target.input_size):
         return {}
     return {"proxy": {"width_mult": float(cfg.space.width_mult), "image_size": image_size, "of": target.describe()}}
+
+
+def profile_folders() -> list[Path]:
+    """Where profiles of targets are looked for: $HANNA_PROFILES (os.pathsep-separated), the user's folder, ./profiles."""
+    env = os.environ.get("HANNA_PROFILES", "")
+    folders = [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    folders += [config_home / "hanna-tui" / "profiles", Path("profiles")]
+    return folders
+
+
+def same_board(profile: DeviceProfile, board: dict[str, Any]) -> bool:
+    """The profile was measured on a board of this kind: model (a prefix, e.g. without "Rev 1.2"), and the
+    CPU and architecture when the profile records them (profiles made by hanna-tui profile do)."""
+    model = str(board.get("model", "")).strip().lower()
+    mine = str(profile.device.get("board", "")).strip().lower()
+    if not mine or not model.startswith(mine):
+        return False
+    for key, theirs in (("machine", board.get("machine")), ("cpu", board.get("cpu"))):
+        if profile.device.get("machine") and str(profile.device.get(key, "")) != str(theirs or ""):
+            return False
+    return True
+
+
+def find_target_profile(
+    board: dict[str, Any], runtime_label: str, network: Network, first: str | None = None, folders: list[Path] | None = None
+) -> DeviceProfile | None:
+    """A profile of this board and runtime for this network: calibrated ones first, then the newest file."""
+    paths = [Path(first)] if first else []
+    for folder in folders if folders is not None else profile_folders():
+        if folder.is_dir():
+            paths += sorted(folder.glob("*.toml"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found: list[DeviceProfile] = []
+    seen: set[Path] = set()
+    for path in paths:
+        key = path.resolve()
+        if key in seen or not path.is_file():
+            continue
+        seen.add(key)
+        try:
+            profile = load_profile(path)
+        except ConfigError:
+            continue
+        if profile.runtime.label == runtime_label and profile.network == network and same_board(profile, board):
+            found.append(profile)
+    found.sort(key=lambda p: not p.calibration)  # stable: calibrated first, newest first within each
+    return found[0] if found else None

@@ -16,7 +16,7 @@ def register(sub) -> None:
     p.add_argument("--random-weights", action="store_true", help="deploy with random weights even when trained weights exist")
     p.add_argument("--json", action="store_true", help="print the result document on stdout")
     add_bench_args(p, BenchOptions(min_runs=100, min_s=1.0, max_s=30.0, warmup_runs=10, warmup_s=0.5))
-    # clock and statistic default to those of the profile that made the prediction (arch.json), else wall/p50
+    # clock and statistic default to those of the target's profile that makes the prediction, else wall/p50
     p.set_defaults(func=run, clock=None, statistic=None)
 
 
@@ -26,9 +26,9 @@ def run(args) -> int:
     from ..store import find_run
 
     run_ = find_run(args.run_dir)
-    profile_clock, profile_stat = profile_measurement(run_)
-    args.clock = args.clock or profile_clock
-    args.statistic = args.statistic or profile_stat
+    follow = args.clock is None and args.statistic is None
+    args.clock = args.clock or "wall"
+    args.statistic = args.statistic or "p50"
     req = DeployRequest(
         run=run_,
         connect=connect_from_args(args),
@@ -36,15 +36,35 @@ def run(args) -> int:
         energy=energy_from_args(args),
         trained=not args.random_weights,
         deadline_s=args.deadline,
+        follow_profile=follow,
     )
-    path, result = deploy_run(req, lambda msg: sys.stderr.write(f"deploy: {msg}\n"))
+    with run_.lock("deploy"):  # one process per run directory (a second exits 2 naming the holder)
+        path, result = deploy_run(req, lambda msg: sys.stderr.write(f"deploy: {msg}\n"))
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
-        m, p = result["measured"], result["predicted"]
-        sys.stdout.write(f"{path}\n  measured  latency {_ms(m['latency_s'])}  energy {_mj(m['energy_j'])}\n"
-                         f"  predicted latency {_ms(p['latency_s'])}  energy {_mj(p['energy_j'])}\n")
+        sys.stdout.write(summary_text(path, result))
     return 0
+
+
+def summary_text(path, result: dict) -> str:
+    """Measured beside the prediction of the same board and runtime, or why there is none."""
+    m, p = result["measured"], result["predicted"]
+    spread = f"  (rounds differ by {m['repeatability']:.1%})" if m.get("repeatability") is not None else ""
+    lines = [
+        f"{path}",
+        f"  measured  latency {_ms(m['latency_s'])}  energy {_mj(m['energy_j'])}  [{m.get('runtime', 'torch')} on {result.get('device', '?')}]{spread}",
+    ]
+    if p.get("latency_s") is None:
+        lines.append(f"  predicted: {p.get('note', 'n/a')}")
+    else:
+        kind = "calibrated" if p.get("calibrated") else "LUT sum"
+        ratio = m["latency_s"] / p["latency_s"] if p["latency_s"] else None
+        ratio_text = f"  measured/predicted {ratio:.2f}" if ratio else ""
+        lines.append(
+            f"  predicted latency {_ms(p['latency_s'])} ({kind}, {p.get('device')}: {p.get('profile')})  energy {_mj(p.get('energy_j'))}{ratio_text}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _ms(value) -> str:
@@ -53,23 +73,3 @@ def _ms(value) -> str:
 
 def _mj(value) -> str:
     return "n/a" if value is None else f"{value * 1e3:.4f} mJ"
-
-
-def profile_measurement(run) -> tuple[str, str]:
-    """(clock, statistic) of the profile named in arch.json, so measured and predicted compare like with like."""
-    from pathlib import Path
-
-    arch = run.arch() or {}
-    path = arch.get("profile") if isinstance(arch, dict) else None
-    if path and Path(path).is_file():
-        from ..errors import UserError
-        from ..profiles import load_profile
-
-        try:
-            m = load_profile(path).measurement
-        except UserError:
-            return "wall", "p50"
-        clock, stat = str(m.get("clock", "wall")), str(m.get("statistic", "p50"))
-        if clock in ("wall", "cpu") and stat in ("p50", "min", "mean"):
-            return clock, stat
-    return "wall", "p50"

@@ -11,7 +11,7 @@ from ..space import SPACE_NAMES
 
 def register(sub) -> None:
     from ..device.cliargs import add_bench_args, add_target_args
-    from ..device.profiler import BenchOptions
+    from ..device.profiler import CALIB_NETWORKS, BenchOptions
 
     p = sub.add_parser("profile", help="measure a device profile (lookup tables) on a target over SSH or locally")
     add_target_args(p, "HOST (~/.ssh/config alias or user@host[:port]) or 'local'")
@@ -20,6 +20,12 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="profile TOML to write, e.g. profiles/mypi.toml")
     p.add_argument("--name", default="", help="device name stored in the profile (default: the board model)")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument(
+        "--calib-networks",
+        type=int,
+        default=CALIB_NETWORKS,
+        help=f"whole networks measured after the blocks to fit the calibration stored in the profile (default {CALIB_NETWORKS}; 0: none)",
+    )
     add_bench_args(p, BenchOptions())
     p.set_defaults(func=run)
 
@@ -29,6 +35,8 @@ def run(args) -> int:
     from ..device.profiler import ProfileRequest, profile_target
     from ..errors import UserError
 
+    if not 0 <= args.calib_networks <= 200 or args.calib_networks == 1:
+        raise UserError(f"--calib-networks: expected 0 or 2..200, got {args.calib_networks}")
     if not args.width_mult > 0:
         raise UserError(f"--width-mult: expected a number > 0, got {args.width_mult}")
     out = Path(args.out)
@@ -43,12 +51,21 @@ def run(args) -> int:
         energy=energy_from_args(args),
         device_name=args.name,
         deadline_s=args.deadline,
+        calib_networks=args.calib_networks,
     )
     profile = profile_target(req, stderr_progress("profile"))
-    summary = {"out": str(out), "device": profile.device_name, "space": profile.space_name,
-               "elapsed_s": profile.measurement.get("elapsed_s"), "energy": profile.energy is not None}
+    summary = {
+        "out": str(out),
+        "device": profile.device_name,
+        "space": profile.space_name,
+        "runtime": profile.provenance.get("runtime"),
+        "elapsed_s": profile.measurement.get("elapsed_s"),
+        "energy": profile.energy is not None,
+        "calibration_fit_mape": profile.calibration.get("fit_mape"),
+        "repeatability": profile.calibration.get("repeatability"),
+    }
     if args.json:
         sys.stdout.write(json.dumps(summary) + "\n")
     else:
-        sys.stderr.write(f"profile: wrote {out} ({profile.device_name}, {summary['elapsed_s']} s)\n")
+        sys.stderr.write(f"profile: wrote {out} ({profile.device_name}, {summary['runtime']}, {summary['elapsed_s']} s)\n")
     return 0

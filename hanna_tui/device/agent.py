@@ -1,15 +1,24 @@
 #!/usr/bin/env python3
-"""hanna-tui on-device agent: one self-contained file (standard library + torch).
+"""hanna-tui on-device agent: one self-contained file (standard library + the chosen runtime).
+
+It imports only what the job's runtime needs: torch (>= 1.13) for "torch", numpy + onnxruntime for
+"onnxruntime" (no torch on the board); a missing one is reported in one line with how to install it.
 
 Uploaded by the host once and cached by its hash; it never imports hanna_tui. It reads one
 JSON job on stdin and prints one JSON document on stdout. Progress events are written to
 stderr as lines starting with "@hanna " followed by JSON.
 
 Jobs:
-  {"mode": "probe"}                                        python, torch, CPU arch, disk
+  {"mode": "probe"}                                        python, installed runtimes, CPU arch, disk
   {"mode": "blocks", "space": {...}, "candidates": [...], "cells": [[layer, cand], ...],
-   "extras": ["stem", "head"], "bench": {...}, "energy": {...}}
-  {"mode": "model", "model_path": "...", "input_shape": [1, 3, 32, 32], "bench": {...}, "energy": {...}}
+   "extras": ["stem", "head"], "bench": {...}, "energy": {...}
+   [, "archive": "blocks.tar", "archive_dir": "..."]}      onnxruntime: the host's ONNX file per block
+  {"mode": "model", "model_path": "..." (.ts or .onnx), "input_shape": [1, 3, 32, 32], "bench": {...}, "energy": {...}}
+  (or "models": [{"name", "model_path", "input_shape"}, ...] in one process)
+
+bench.runtime is torch | onnxruntime, bench.precision fp32 | int8 (torch: quantized here with torch's
+engine; onnxruntime: the host uploads statically quantized ONNX files). Every item is timed in two
+interleaved rounds; "repeatability" is the relative difference of the two rounds' statistics.
 
 The block definitions below mirror hanna_tui/space/blocks.py exactly (a test compares the
 parameter shapes of every layer x candidate so the two cannot drift).
@@ -438,6 +447,8 @@ def extra_input_shape(space: dict, batch: int, name: str) -> list:
 
 
 DEFAULT_BENCH = {
+    "runtime": "torch",  # torch | onnxruntime
+    "precision": "fp32",  # fp32 | int8
     "threads": 1,  # 0: all CPUs of the board
     "warmup_runs": 5,
     "warmup_s": 0.05,
@@ -445,9 +456,33 @@ DEFAULT_BENCH = {
     "min_s": 0.2,
     "max_s": 5.0,
     "batch": 1,
-    "jit": "freeze",  # eager | trace | freeze
+    "jit": "freeze",  # torch: eager | trace | freeze
     "clock": "wall",  # wall (perf_counter) | cpu (thread CPU time: robust on a busy machine, 1 thread)
+    "chunk": 8,  # items measured per pair of interleaved rounds
 }
+
+# what each runtime imports on the board, and how to install it there
+NEEDS = {"torch": ("torch",), "onnxruntime": ("numpy", "onnxruntime")}
+INSTALL = {"torch": "pip install torch (>= 1.13)", "onnxruntime": "pip install numpy onnxruntime"}
+
+
+class MissingRuntime(ImportError):
+    """The chosen runtime cannot be imported on the board (one line: what is missing, how to install it)."""
+
+
+def import_runtime(runtime: str) -> dict:
+    """Import what the runtime needs; returns its modules by name."""
+    if runtime not in NEEDS:
+        raise ValueError(f"unknown runtime {runtime!r} (expected {', '.join(NEEDS)})")
+    import importlib
+
+    modules = {}
+    for name in NEEDS[runtime]:
+        try:
+            modules[name] = importlib.import_module(name)
+        except ImportError as exc:
+            raise MissingRuntime(f"{name} is missing for {sys.executable} ({exc}); install it on the board: {INSTALL[runtime]}") from None
+    return modules
 
 
 def prepare(module, shape: list, jit: str):
@@ -467,102 +502,256 @@ def prepare(module, shape: list, jit: str):
     return scripted, example
 
 
-def time_module(module, example, bench: dict, sensor: PowerSensor | None, energy: dict) -> dict:
+def torch_callable(module, shape: list, bench: dict):
+    """A zero-argument call of a torch module (int8: quantized with torch's engine) and its no-grad context."""
     import torch
 
-    with torch.inference_mode():
+    if bench.get("precision") == "int8":
+        module = quantize_torch(module, shape)
+    prepared, example = prepare(module, shape, bench["jit"])
+    return (lambda: prepared(example)), torch.inference_mode
+
+
+def quantize_torch(module, shape: list):
+    """Post-training static int8 with torch's quantized engine (FX graph mode; qnnpack on ARM, x86/fbgemm elsewhere)."""
+    import torch
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    engine = select_quantized_engine()
+    example = torch.randn(*shape)
+    prepared = prepare_fx(module.eval(), get_default_qconfig_mapping(engine), (example,))
+    with torch.no_grad():
+        for _ in range(4):
+            prepared(torch.randn(*shape))
+    return convert_fx(prepared)
+
+
+def select_quantized_engine() -> str:
+    import torch
+
+    engines = torch.backends.quantized.supported_engines
+    engine = next((e for e in ("qnnpack", "x86", "fbgemm") if e in engines), None)
+    if engine is None:
+        raise RuntimeError(f"torch {torch.__version__} on this board has no quantized engine (supported: {engines})")
+    torch.backends.quantized.engine = engine
+    return engine
+
+
+class _NoContext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def ort_callable(path: str, shape: list, bench: dict):
+    """A zero-argument run of an ONNX file with ONNX Runtime (numpy input; no torch)."""
+    mods = import_runtime("onnxruntime")
+    ort, np = mods["onnxruntime"], mods["numpy"]
+    opts = ort.SessionOptions()
+    threads = int(bench.get("threads") or 0) or (os.cpu_count() or 1)
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    example = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    return (lambda: session.run(None, {name: example})), _NoContext
+
+
+def time_call(call, context, bench: dict, sensor: PowerSensor | None, energy: dict, share: float = 1.0) -> dict:
+    """Warm up, then time call() (min_runs and min_s scaled by share: one of two interleaved rounds)."""
+    min_runs = max(3, int(math.ceil(bench["min_runs"] * share)))
+    min_s, max_s = bench["min_s"] * share, bench["max_s"] * share
+    with context():
         start = time.perf_counter()
         count, last = 0, 0.0
         while count < bench["warmup_runs"] or time.perf_counter() - start < bench["warmup_s"]:
             t0 = time.perf_counter()
-            module(example)
+            call()
             last = time.perf_counter() - t0
             count += 1
-            if time.perf_counter() - start > bench["max_s"]:
+            if time.perf_counter() - start > max_s:
                 break
         idle = None
         if sensor is not None:  # idle power over a window as long as the timed loop will be
-            estimate = max(bench["min_s"], bench["min_runs"] * last)
-            idle = measure_idle(sensor, min(estimate, bench["max_s"]), energy.get("interval_s", 0.01))
+            estimate = max(min_s, min_runs * last)
+            idle = measure_idle(sensor, min(estimate, max_s), energy.get("interval_s", 0.01))
         times, cpu = [], []
         sampler = Sampler(sensor, energy.get("interval_s", 0.01)) if sensor is not None else None
         if sampler:
             sampler.__enter__()
         loop_start = time.perf_counter()
         try:
-            while len(times) < bench["min_runs"] or time.perf_counter() - loop_start < bench["min_s"]:
+            while len(times) < min_runs or time.perf_counter() - loop_start < min_s:
                 c0, t0 = time.thread_time(), time.perf_counter()
-                module(example)
+                call()
                 times.append(time.perf_counter() - t0)
                 cpu.append(time.thread_time() - c0)
-                if time.perf_counter() - loop_start > bench["max_s"] and len(times) >= 3:
+                if time.perf_counter() - loop_start > max_s and len(times) >= 3:
                     break
         finally:
             if sampler:
                 sampler.__exit__(None, None, None)
-    wall, cpu_stats = summarize_times(times), summarize_times(cpu)
-    # latency: the clock asked for; wall (perf_counter) is the default, cpu (this thread's CPU time)
-    # leaves out time the board's scheduler gave to other processes
-    result = {"latency": cpu_stats if bench.get("clock") == "cpu" else wall, "wall": wall, "cpu": cpu_stats, "warmup_runs": count}
+    result = {"times": times, "cpu_times": cpu, "warmup_runs": count}
     if sampler is not None and idle is not None:
         result["energy"] = energy_result(sampler, sensor, idle, len(times))
     return result
 
 
-def setup_torch(bench: dict) -> dict:
-    import torch
+def summarize_rounds(rounds: list, bench: dict) -> dict:
+    """Statistics over both rounds, and the repeatability: |a - b| / mean of the rounds' statistic."""
+    wall = summarize_times([t for r in rounds for t in r["times"]])
+    cpu = summarize_times([t for r in rounds for t in r["cpu_times"]])
+    # latency: the clock asked for; wall (perf_counter) is the default, cpu (this thread's CPU time)
+    # leaves out time the board's scheduler gave to other processes
+    clock = "cpu_times" if bench.get("clock") == "cpu" else "times"
+    result = {"latency": cpu if clock == "cpu_times" else wall, "wall": wall, "cpu": cpu, "warmup_runs": rounds[0]["warmup_runs"]}
+    if len(rounds) == 2:
+        stats = [summarize_times(r[clock]) for r in rounds]
+        result["rounds"] = [{"p50": st["p50"], "min": st["min"], "mean": st["mean"]} for st in stats]
+        result["repeatability"] = {key: _rel_diff(stats[0][key], stats[1][key]) for key in ("p50", "min", "mean")}
+    energies = [r["energy"] for r in rounds if "energy" in r]
+    if energies:
+        result["energy"] = energies[-1] if len(energies) == 1 else _merge_energy(energies)
+    return result
 
+
+def _rel_diff(a: float, b: float) -> float:
+    mean = (a + b) / 2
+    return abs(a - b) / mean if mean > 0 else 0.0
+
+
+def _merge_energy(parts: list) -> dict:
+    merged = dict(parts[-1])
+    values = [p["energy_j"] for p in parts if p.get("energy_j") is not None]
+    merged["energy_j"] = sum(values) / len(values) if values else None
+    merged["samples"] = sum(p.get("samples", 0) for p in parts)
+    return merged
+
+
+def measure_interleaved(items: list, bench: dict, sensor, energy: dict, on_record) -> list:
+    """Two interleaved rounds per chunk of items (A B C .. A B C), so drift and neighbours hit both rounds.
+
+    items: (record, make_call) pairs; make_call() -> (call, context). on_record(done, record) per item.
+    """
+    chunk = max(1, int(bench.get("chunk", 8)))
+    out = []
+    for first in range(0, len(items), chunk):
+        part = items[first : first + chunk]
+        calls = [make() for _, make in part]
+        rounds = [[], []]
+        for round_index in range(2):
+            for call, context in calls:
+                rounds[round_index].append(time_call(call, context, bench, sensor, energy, 0.5))
+        for index, (record, _) in enumerate(part):
+            record.update(summarize_rounds([rounds[0][index], rounds[1][index]], bench))
+            out.append(record)
+            on_record(len(out), record)
+        del calls
+    return out
+
+
+def setup_runtime(bench: dict) -> dict:
+    """Import the runtime (and only it), set its threads; the versions for the profile's provenance."""
+    runtime = bench.get("runtime", "torch")
+    mods = import_runtime(runtime)
     threads = int(bench.get("threads") or 0) or (os.cpu_count() or 1)
+    info = {"threads": threads, "runtime": runtime, "precision": bench.get("precision", "fp32")}
+    if runtime == "onnxruntime":
+        info.update({"onnxruntime": mods["onnxruntime"].__version__, "numpy": mods["numpy"].__version__})
+        info["runtime_version"] = info["onnxruntime"]
+        return info
+    torch = mods["torch"]
     torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
     torch.manual_seed(0)
-    return {"threads": threads, "torch": torch.__version__}
+    info.update({"torch": torch.__version__, "runtime_version": torch.__version__})
+    return info
 
 
 def run_blocks(job: dict, bench: dict, sensor, energy: dict) -> dict:
+    """Every block asked for: built here (torch) or read from the host's ONNX files (onnxruntime)."""
     space, candidates = job["space"], job["candidates"]
     batch = int(bench["batch"])
     work = [("extra", name) for name in job.get("extras", [])] + [("cell", tuple(c)) for c in job.get("cells", [])]
-    results = []
-    for done, (kind, key) in enumerate(work, 1):
-        if kind == "extra":
-            module, shape = build_extra(space, key), extra_input_shape(space, batch, key)
-        else:
-            module, shape = build_block(space, candidates, key[0], key[1]), block_input_shape(space, batch, key[0])
-        prepared, example = prepare(module, shape, bench["jit"])
+    onnx_dir = unpack_archive(job["archive"], job["archive_dir"]) if bench.get("runtime") == "onnxruntime" else None
+    items = []
+    for kind, key in work:
+        shape = extra_input_shape(space, batch, key) if kind == "extra" else block_input_shape(space, batch, key[0])
         record = {"kind": kind, "key": key if kind == "extra" else list(key), "input_shape": shape}
-        record.update(time_module(prepared, example, bench, sensor, energy))
-        results.append(record)
+        if onnx_dir is not None:
+            name = key if kind == "extra" else f"{key[0]}_{key[1]}"
+            path = os.path.join(onnx_dir, name + ".onnx")
+            items.append((record, lambda path=path, shape=shape: ort_callable(path, shape, bench)))
+        else:
+            items.append(
+                (record, lambda kind=kind, key=key, shape=shape: torch_callable(_block_module(space, candidates, kind, key), shape, bench))
+            )
+
+    def on_record(done: int, record: dict) -> None:
         emit({"event": "block", "done": done, "total": len(work), "record": record})
-    return {"blocks": results}
+
+    return {"blocks": measure_interleaved(items, bench, sensor, energy, on_record)}
 
 
-def measure_model(path: str, input_shape: list, bench: dict, sensor, energy: dict) -> dict:
+def _block_module(space: dict, candidates: list, kind: str, key):
+    return build_extra(space, key) if kind == "extra" else build_block(space, candidates, key[0], key[1])
+
+
+def unpack_archive(archive: str, folder: str) -> str:
+    """The host's tar of ONNX files, unpacked once into folder (plain file names only)."""
+    import tarfile
+
+    done = os.path.join(folder, ".complete")
+    if os.path.isfile(done):
+        return folder
+    os.makedirs(folder, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or os.path.basename(member.name) != member.name or member.name.startswith("."):
+                raise ValueError(f"{archive}: unexpected member {member.name!r} (expected plain .onnx files)")
+            source = tar.extractfile(member)
+            with open(os.path.join(folder, member.name), "wb") as handle:
+                shutil.copyfileobj(source, handle)
+    with open(done, "w", encoding="ascii") as handle:
+        handle.write("ok\n")
+    return folder
+
+
+def model_callable(path: str, shape: list, bench: dict):
+    if bench.get("runtime") == "onnxruntime" or path.endswith(".onnx"):
+        return ort_callable(path, shape, bench)
     import torch
 
-    module = torch.jit.load(path, map_location="cpu")
-    shape = list(input_shape)
-    shape[0] = int(bench["batch"])
-    prepared, example = prepare(module, shape, bench["jit"])
-    record = {"kind": "model", "input_shape": shape}
-    record.update(time_module(prepared, example, bench, sensor, energy))
-    return record
+    if bench.get("precision") == "int8":  # quantized on the host; its packed weights need this board's engine
+        select_quantized_engine()
+    prepared, example = prepare(torch.jit.load(path, map_location="cpu"), shape, bench["jit"])
+    return (lambda: prepared(example)), torch.inference_mode
 
 
 def run_model(job: dict, bench: dict, sensor, energy: dict) -> dict:
     """One model (model_path) or several in one process (models: [{name, model_path, input_shape}])."""
-    if "models" not in job:
-        return {"model": measure_model(job["model_path"], job["input_shape"], bench, sensor, energy)}
-    results = []
-    for done, item in enumerate(job["models"], 1):
-        record = measure_model(item["model_path"], item["input_shape"], bench, sensor, energy)
-        record["name"] = item.get("name", str(done))
-        results.append(record)
-        emit({"event": "model", "done": done, "total": len(job["models"]), "record": record})
-    return {"models": results}
+    batch = int(bench["batch"])
+    entries = job["models"] if "models" in job else [{"model_path": job["model_path"], "input_shape": job["input_shape"]}]
+    items = []
+    for number, item in enumerate(entries, 1):
+        shape = [batch] + list(item["input_shape"])[1:]
+        record = {"kind": "model", "input_shape": shape, "name": item.get("name", str(number))}
+        items.append((record, lambda path=item["model_path"], shape=shape: model_callable(path, shape, bench)))
+
+    def on_record(done: int, record: dict) -> None:
+        if "models" in job:
+            emit({"event": "model", "done": done, "total": len(entries), "record": record})
+
+    records = measure_interleaved(items, bench, sensor, energy, on_record)
+    return {"models": records} if "models" in job else {"model": records[0]}
 
 
 def disk_free(path: str) -> int | None:
@@ -576,30 +765,39 @@ def probe(job: dict) -> dict:
     out = {
         "agent_version": AGENT_VERSION,
         "python": platform.python_version(),
+        "executable": sys.executable,
         "machine": platform.machine(),
         "system": platform.system(),
         "disk_free": disk_free(job.get("workdir") or os.path.expanduser("~")),
     }
     out.update(torch_installed())
+    out["installed"] = {name: package_version(name) for name in ("torch", "numpy", "onnxruntime")}
     return out
+
+
+def package_version(name: str) -> str | None:
+    """The installed version of a package, without paying for importing it (None: not installed)."""
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    try:
+        from importlib import metadata
+
+        return metadata.version(name)
+    except Exception:  # noqa: BLE001 - metadata missing or python < 3.8
+        return "unknown"
 
 
 def torch_installed() -> dict:
     """Whether torch is installed, without paying for importing it (a broken one fails at job time)."""
-    import importlib.util
-
-    try:
-        found = importlib.util.find_spec("torch") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
+    version = package_version("torch")
+    if version is None:
         return {"torch": None, "torch_error": "ModuleNotFoundError: No module named 'torch'"}
-    try:
-        from importlib import metadata
-
-        return {"torch": metadata.version("torch")}
-    except Exception:  # noqa: BLE001 - metadata missing or python < 3.8
-        return {"torch": "unknown"}
+    return {"torch": version}
 
 
 def run_job(job: dict) -> dict:
@@ -615,7 +813,7 @@ def run_job(job: dict) -> dict:
     sensor = make_sensor(energy)
     doc = {"agent_version": AGENT_VERSION, "mode": mode, "bench": bench, "energy_source": sensor.name if sensor else "none"}
     doc["board"] = board_info(root, vcgencmd)
-    doc["board"].update(setup_torch(bench))
+    doc["board"].update(setup_runtime(bench))
     doc["bench"]["threads"] = doc["board"]["threads"]
     doc["thermal_before"] = thermal(root, vcgencmd)
     started = time.time()
@@ -654,6 +852,9 @@ def main() -> int:
     _deadline(float(job.get("deadline_s") or 0))
     try:
         doc = run_job(job)
+    except MissingRuntime as exc:
+        sys.stdout.write(json.dumps({"ok": False, "error": str(exc), "kind": "import"}) + "\n")
+        return 4
     except ImportError as exc:
         sys.stdout.write(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}", "kind": "import"}) + "\n")
         return 4

@@ -42,20 +42,60 @@ def add_target_args(p: argparse.ArgumentParser, target_help: str) -> None:
 def add_bench_args(p: argparse.ArgumentParser, defaults: BenchOptions) -> None:
     p.add_argument("--threads", type=int, default=defaults.threads, help="torch threads on the target (default 1; 0 = all CPUs)")
     p.add_argument("--warmup-runs", type=int, default=defaults.warmup_runs, help=f"warm-up runs (default {defaults.warmup_runs})")
-    p.add_argument("--warmup-time", type=non_negative, default=defaults.warmup_s, help=f"minimum warm-up seconds (default {defaults.warmup_s})")
+    p.add_argument(
+        "--warmup-time", type=non_negative, default=defaults.warmup_s, help=f"minimum warm-up seconds (default {defaults.warmup_s})"
+    )
     p.add_argument("--min-runs", type=positive_int, default=defaults.min_runs, help=f"minimum timed runs (default {defaults.min_runs})")
     p.add_argument("--min-time", type=non_negative, default=defaults.min_s, help=f"minimum timed seconds (default {defaults.min_s})")
-    p.add_argument("--max-time", type=non_negative, default=defaults.max_s, help=f"stop timing a block after this many seconds (default {defaults.max_s})")
+    p.add_argument(
+        "--max-time",
+        type=non_negative,
+        default=defaults.max_s,
+        help=f"stop timing a block after this many seconds (default {defaults.max_s})",
+    )
     p.add_argument("--batch-size", dest="bench_batch", type=positive_int, default=defaults.batch, help="batch size (default 1)")
     p.add_argument("--jit", choices=("eager", "trace", "freeze"), default=defaults.jit, help="how blocks/models run (default freeze)")
-    p.add_argument("--clock", choices=("wall", "cpu"), default=defaults.clock,
-                   help="wall: perf_counter (default); cpu: the thread's CPU time, robust when other processes share the CPUs (needs --threads 1)")
-    p.add_argument("--statistic", choices=("p50", "min", "mean"), default=defaults.statistic,
-                   help="statistic of the timed runs stored/reported as the latency (default p50; min is robust on a busy machine)")
+    p.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default=defaults.clock,
+        help="wall: perf_counter (default); cpu: the thread's CPU time, robust when other processes share the CPUs (needs --threads 1)",
+    )
+    p.add_argument(
+        "--runtime",
+        choices=("torch", "onnxruntime"),
+        default=defaults.runtime,
+        help="what runs the network on the board: torch (TorchScript/eager) or onnxruntime (needs only numpy + onnxruntime there)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "int8"),
+        default=defaults.precision,
+        help="fp32 (default) or int8 (static quantization: ONNX Runtime's, or torch's quantized engine)",
+    )
+    p.add_argument(
+        "--statistic",
+        choices=("p50", "min", "mean"),
+        default=defaults.statistic,
+        help="statistic of the timed runs stored/reported as the latency (default p50; min is robust on a busy machine)",
+    )
 
 
 def bench_from_args(args: argparse.Namespace) -> BenchOptions:
-    bench = BenchOptions(args.threads, args.warmup_runs, args.warmup_time, args.min_runs, args.min_time, args.max_time, args.bench_batch, args.jit, args.clock, args.statistic)
+    bench = BenchOptions(
+        args.threads,
+        args.warmup_runs,
+        args.warmup_time,
+        args.min_runs,
+        args.min_time,
+        args.max_time,
+        args.bench_batch,
+        args.jit,
+        args.clock,
+        args.statistic,
+        args.runtime,
+        args.precision,
+    )
     bench.validate()
     return bench
 

@@ -1,13 +1,14 @@
-"""Deploy a run's model to a target: export TorchScript -> upload -> agent -> result JSON in the run.
+"""Deploy a run's model to a target: export for the runtime -> upload -> agent -> result JSON in the run.
 
 The result goes to RUN/deploy/<target>-<timestamp>.json (atomically, and only when the
-measurement is complete): target, time, measured {latency_s, energy_j, stats}, predicted
-{latency_s, energy_j} from arch.json, board information.
+measurement is complete): target, time, measured {latency_s, energy_j, stats, repeatability},
+predicted {...} from a profile of that same board and runtime (calibrated when it has a
+calibration), board information. With no such profile the prediction is absent and the result
+says how to profile the target: a prediction of another device is never shown as the comparison.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shlex
 import tempfile
@@ -20,6 +21,7 @@ from typing import Any
 from ..errors import UserError
 from ..fsutil import atomic_write_json
 from ..store import Run
+from .artifacts import CALIBRATION_IMAGES, Artifact, export_model, random_inputs
 from .energy import EnergyConfig
 from .profiler import BenchOptions, ConnectOptions
 from .runner import AgentSession, open_target
@@ -33,100 +35,66 @@ class DeployRequest:
     energy: EnergyConfig = field(default_factory=EnergyConfig)
     trained: bool = True
     deadline_s: float | None = None
+    profiles: list[Path] | None = None  # profile folders to find the target's profile in (default: the usual ones)
+    follow_profile: bool = False  # measured latency in the clock and statistic of the target's profile (when one is found)
 
 
 @dataclass
 class ExportedModel:
-    path: Path
-    input_shape: list[int]
-    sha256: str
+    artifact: Artifact
     weights: str
+    calibration: str  # int8: what calibrated it (images of the run's data, or random inputs)
+
+    @property
+    def sha256(self) -> str:
+        return self.artifact.sha256
+
+    @property
+    def input_shape(self) -> list[int]:
+        return self.artifact.input_shape
 
 
 StepCallback = Callable[[str], None]
 
 
-def export_run_model(run: Run, folder: Path, trained: bool = True) -> ExportedModel:
-    """TorchScript of the run's model (trained weights when present, else random ones: enough for latency)."""
-    model, input_shape, weights = _load_model(run, trained)
-    path = folder / "model.ts"
-    try:
-        from ..export import export_torchscript
-    except ImportError:  # pragma: no cover - the core export module is expected to exist
-        export_torchscript = _trace_export
-    export_torchscript(model, input_shape, path)
-    return ExportedModel(path, list(input_shape), hashlib.sha256(path.read_bytes()).hexdigest(), weights)
+def export_run_model(run: Run, folder: Path, trained: bool = True, bench: BenchOptions | None = None) -> ExportedModel:
+    """The run's model in the runtime's format (trained weights when present, else random ones: enough for latency)."""
+    from ..models import load_run_model, trained_state
 
-
-def _load_model(run: Run, trained: bool) -> tuple[Any, list[int], str]:
-    try:
-        from ..models import load_run_model, trained_state
-    except ImportError:  # pragma: no cover
-        return _fallback_model(run)
+    bench = bench or BenchOptions()
     model, shape = load_run_model(run, trained=trained)
     weights = "trained" if trained and trained_state(run) is not None else "random"
-    return model, list(shape), weights
+    calibration, source = (None, "")
+    if bench.precision == "int8":
+        calibration, source = calibration_images(run, list(shape))
+    artifact = export_model(model, list(shape), folder, bench.runtime, bench.precision, calibration)
+    return ExportedModel(artifact, weights, source)
 
 
-def _fallback_model(run: Run) -> tuple[Any, list[int], str]:
-    from ..space import get_space
-    from ..space.blocks import childnet_from_arch
+def calibration_images(run: Run, shape: list[int]) -> tuple[list[Any], str]:
+    """A few test images of the run's data set (the int8 calibration); random inputs when there are none."""
+    from ..config import load_config
 
-    arch = run.arch()
-    if not isinstance(arch, dict) or "choices" not in arch:
-        raise UserError(f"{run.path}: no arch.json (sample the childnet first: hanna-tui sample {run.id})")
-    size = get_space(arch["space"]).input_size
-    return childnet_from_arch(arch).eval(), [1, 3, size, size], "random"
+    try:
+        from ..data import build_datasets
 
-
-def _trace_export(model: Any, input_shape: list[int], path: Path) -> Path:  # pragma: no cover - fallback
-    import torch
-
-    with torch.no_grad():
-        traced = torch.jit.freeze(torch.jit.trace(model.eval(), torch.randn(*input_shape)))
-    torch.jit.save(traced, str(path))
-    return path
+        cfg = load_config(run.config_path)
+        bundle = build_datasets(cfg.data, shape[-1], False, cfg.run.seed, int((run.arch() or {}).get("num_classes") or 10))
+        images = [bundle.test[i][0].unsqueeze(0) for i in range(min(CALIBRATION_IMAGES, len(bundle.test)))]
+        if images and list(images[0].shape) == shape:
+            return images, f"{len(images)} {cfg.data.name} images"
+    except (UserError, OSError, ValueError, KeyError, IndexError, AttributeError, TypeError):
+        pass
+    return random_inputs(shape), f"{CALIBRATION_IMAGES} random inputs"
 
 
 def check_deployable(run: Run) -> None:
     """Fail before connecting when the run has no model to deploy (e.g. no arch.json yet)."""
+    from ..models import spec_for_run
+
     if not run.exists():
         raise UserError(f"{run.path}: not a run directory (expected run.json)")
-    try:
-        from ..models import spec_for_run
-    except ImportError:  # pragma: no cover
-        return
     spec_for_run(run)
-
-
-def predicted_cost(run: Run) -> dict[str, Any]:
-    """arch.json's prediction (LUT sums), plus the calibrated latency when its profile carries a calibration."""
-    arch = run.arch() or {}
-    if not isinstance(arch, dict):
-        arch = {}
-    predicted = arch.get("predicted", {}) or {}
-    out = {"latency_s": predicted.get("latency_s"), "energy_j": predicted.get("energy_j"), "profile": arch.get("profile")}
-    calibrated = _calibrated_latency(arch)
-    if calibrated is not None:
-        out["latency_calibrated_s"] = calibrated
-    return out
-
-
-def _calibrated_latency(arch: dict[str, Any]) -> float | None:
-    from .calibration import from_profile, predict_latency
-
-    path = arch.get("profile")
-    if not path or not Path(path).is_file() or not isinstance(arch.get("indices"), list):
-        return None
-    try:
-        from ..profiles import load_profile
-
-        profile = load_profile(path)
-        if from_profile(profile) is None or profile.width_mult != float(arch.get("width_mult", 1.0)):
-            return None
-        return predict_latency(profile, [int(i) for i in arch["indices"]])
-    except (UserError, ValueError, KeyError):
-        return None
 
 
 def target_slug(label: str) -> str:
@@ -144,10 +112,10 @@ def deploy_run(req: DeployRequest, step: StepCallback | None = None) -> tuple[Pa
         session = AgentSession(target, req.connect.remote_python, req.connect.remote_dir)
         note("installing the agent" if session.ensure_agent() else "agent already installed")
         note("probing the board")
-        session.probe()
+        session.probe(req.bench.runtime)
         with tempfile.TemporaryDirectory(prefix="hanna-deploy-") as tmp:
-            note("exporting TorchScript")
-            exported = export_run_model(req.run, Path(tmp), req.trained)
+            note(f"exporting for {req.bench.runtime_label}")
+            exported = export_run_model(req.run, Path(tmp), req.trained, req.bench)
             doc = _measure(req, session, exported, note)
     finally:
         target.close()
@@ -159,23 +127,95 @@ def deploy_run(req: DeployRequest, step: StepCallback | None = None) -> tuple[Pa
 
 
 def _measure(req: DeployRequest, session: AgentSession, exported: ExportedModel, note: StepCallback) -> dict:
-    remote_model = f"{session.workdir}/models/{exported.sha256[:16]}.ts"
+    remote_model = f"{session.workdir}/models/{exported.sha256[:16]}{exported.artifact.suffix}"
     note("uploading the model")
-    _upload_model(session.target, exported, remote_model)
+    upload_if_changed(session.target, exported.artifact.path, exported.sha256, remote_model)
     note("measuring")
-    job = {"mode": "model", "model_path": remote_model, "input_shape": exported.input_shape,
-           "bench": asdict(req.bench), "energy": req.energy.agent_spec()}
-    deadline = req.deadline_s or (120 + 3 * req.bench.max_s + req.bench.warmup_s)
+    job = {
+        "mode": "model",
+        "model_path": remote_model,
+        "input_shape": exported.input_shape,
+        "bench": asdict(req.bench),
+        "energy": req.energy.agent_spec(),
+    }
+    deadline = req.deadline_s or (120 + 3 * req.bench.max_s + 2 * req.bench.warmup_s)
     return session.run_job(job, deadline)
 
 
-def _upload_model(target: Any, exported: ExportedModel, remote_path: str) -> None:
+def upload_if_changed(target: Any, path: Path, sha256: str, remote_path: str) -> None:
+    """Upload a file unless the target already has it (same SHA-256)."""
     folder = remote_path.rsplit("/", 1)[0]
     q = shlex.quote(remote_path)
     check = target.run(f"mkdir -p {shlex.quote(folder)} && (sha256sum {q} 2>/dev/null || shasum -a 256 {q} 2>/dev/null)", 60)
-    if check.rc == 0 and check.text().split()[:1] == [exported.sha256]:
+    if check.rc == 0 and check.text().split()[:1] == [sha256]:
         return
-    target.upload(exported.path.read_bytes(), remote_path)
+    target.upload(path.read_bytes(), remote_path)
+
+
+def deployed_network(run: Run) -> tuple[Any, list[int]]:
+    """(Network, choices) of the run's childnet, or (None, []) for a baseline."""
+    from ..models import spec_for_run
+    from ..profiles import Network
+    from ..space import CANDIDATE_NAMES
+
+    spec = spec_for_run(run)
+    arch = spec.arch or {}
+    if spec.family != "childnet" or not arch.get("choices"):
+        return None, []
+    choices = [CANDIDATE_NAMES.index(n) for n in arch["choices"]]
+    return Network(str(arch["space"]), float(arch.get("width_mult", 1.0)), int(spec.input_size), int(spec.num_classes)), choices
+
+
+def prediction(run: Run, board: dict[str, Any], bench: BenchOptions, target: str, folders: list[Path] | None = None) -> dict[str, Any]:
+    """The prediction of a profile of this board and runtime for the deployed network, or why there is none."""
+    from ..profiles import find_target_profile
+
+    network, choices = deployed_network(run)
+    out: dict[str, Any] = {"latency_s": None, "energy_j": None, "profile": None, "runtime": bench.runtime_label}
+    if network is None:
+        out["note"] = "no prediction: a baseline model has no lookup-table prediction"
+        return out
+    profile = find_target_profile(board, bench.runtime_label, network, _run_profile(run), folders)
+    if profile is None:
+        where = board.get("model") or board.get("cpu") or target
+        out["note"] = (
+            f"no profile of this board ({where}, runtime {bench.runtime_label}, {network.describe()}) to compare with; "
+            f"profile it: {profile_command(target, bench, network)}"
+        )
+        return out
+    from ..cost import CostModel
+    from .calibration import from_profile, predict_latency
+
+    lut = predict_latency(profile, choices, calibrated=False)
+    cost = CostModel(profile).arch_cost(choices)
+    calibrated = from_profile(profile) is not None
+    out.update(
+        {
+            "latency_s": cost.latency_s,
+            "latency_lut_s": lut,
+            "energy_j": cost.energy_j,
+            "profile": profile.path,
+            "device": profile.device_name,
+            "calibrated": calibrated,
+            "clock": str(profile.measurement.get("clock", "wall")),
+            "statistic": str(profile.measurement.get("statistic", "p50")),
+        }
+    )
+    if calibrated:
+        out["latency_calibrated_s"] = cost.latency_s
+    return out
+
+
+def _run_profile(run: Run) -> str | None:
+    arch = run.arch()
+    return str(arch["profile"]) if isinstance(arch, dict) and isinstance(arch.get("profile"), str) else None
+
+
+def profile_command(target: str, bench: BenchOptions, network: Any) -> str:
+    flags = f" --runtime {bench.runtime}" + (" --precision int8" if bench.precision == "int8" else "")
+    width = f" --width-mult {network.width_mult:g}" if network.width_mult != 1.0 else ""
+    name = target_slug(target) + "-" + bench.runtime_label
+    return f"hanna-tui profile --target {shlex.quote(target)}{flags} --space {network.space}{width} --out profiles/{name}.toml"
 
 
 def build_result(req: DeployRequest, exported: ExportedModel, doc: dict, session: AgentSession) -> dict[str, Any]:
@@ -187,24 +227,42 @@ def build_result(req: DeployRequest, exported: ExportedModel, doc: dict, session
         energy_j = req.energy.paper_energy("model", latency["mean"])
     elif energy_info:
         energy_j = energy_info.get("energy_j")
+    board = doc.get("board", {})
+    predicted = prediction(req.run, board, req.bench, req.connect.target, req.profiles)
+    clock, statistic = req.bench.clock, req.bench.statistic
+    if req.follow_profile and predicted.get("clock") in ("wall", "cpu") and predicted.get("statistic") in ("p50", "min", "mean"):
+        clock, statistic = predicted["clock"], predicted["statistic"]
+        latency = record[clock]
     return {
         "target": req.connect.target,
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "run": req.run.id,
         "complete": True,
+        "device": board.get("model") or req.connect.target,  # where it was measured
         "measured": {
-            "latency_s": latency[req.bench.statistic],
+            "latency_s": latency[statistic],
             "energy_j": energy_j,
-            "statistic": req.bench.statistic,
-            "clock": req.bench.clock,
+            "statistic": statistic,
+            "clock": clock,
+            "runtime": req.bench.runtime_label,
             "stats": latency,
+            "repeatability": (record.get("repeatability") or {}).get(statistic),
+            "rounds": record.get("rounds"),
             "energy": energy_info,
             "energy_source": req.energy.describe(),
         },
-        "predicted": predicted_cost(req.run),
-        "model": {"format": "torchscript", "sha256": exported.sha256, "input_shape": record["input_shape"], "weights": exported.weights},
+        "predicted": predicted,
+        "model": {
+            "format": exported.artifact.format,
+            "runtime": req.bench.runtime,
+            "precision": req.bench.precision,
+            "sha256": exported.sha256,
+            "input_shape": record["input_shape"],
+            "weights": exported.weights,
+            **({"int8_calibration": exported.calibration} if exported.calibration else {}),
+        },
         "bench": doc.get("bench", asdict(req.bench)),
-        "board": doc.get("board", {}),
+        "board": board,
         "probe": session.probe_info,
         "thermal_before": doc.get("thermal_before", {}),
         "thermal_after": doc.get("thermal_after", {}),

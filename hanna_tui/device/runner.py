@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from ..errors import UserError
 from .agent import EVENT_PREFIX
+from .agent import INSTALL as RUNTIME_INSTALL
+from .agent import NEEDS as RUNTIME_NEEDS
 from .local import LocalTarget
 from .ssh import CommandResult, DeadlineExceeded, LineCallback, SSHTarget, parse_target
 
@@ -25,8 +27,14 @@ class Target(Protocol):
     label: str
     is_local: bool
 
-    def run(self, command: str, deadline_s: float, stdin: bytes = b"", on_stderr_line: LineCallback | None = None,
-            on_stdout_line: LineCallback | None = None) -> CommandResult: ...
+    def run(
+        self,
+        command: str,
+        deadline_s: float,
+        stdin: bytes = b"",
+        on_stderr_line: LineCallback | None = None,
+        on_stdout_line: LineCallback | None = None,
+    ) -> CommandResult: ...
 
     def upload(self, data: bytes, path: str, mode: int = 0o644, deadline_s: float = 120) -> None: ...
 
@@ -83,13 +91,15 @@ class AgentSession:
     def command(self) -> str:
         return f"cd {shlex.quote(self.workdir)} && exec {shlex.quote(self.python)} {shlex.quote(self.agent_path)}"
 
-    def probe(self) -> dict[str, Any]:
-        """Python, torch, CPU architecture and free space on the target; raises a clear error if unusable."""
+    def probe(self, runtime: str = "torch") -> dict[str, Any]:
+        """Python, installed runtimes, CPU architecture and free space on the target; raises a clear error if unusable."""
         doc, res = self._run({"mode": "probe", "workdir": self.workdir}, 120, None)
-        if doc.get("torch") is None:
+        installed = doc.get("installed") or {"torch": doc.get("torch")}
+        missing = [name for name in RUNTIME_NEEDS.get(runtime, ()) if installed.get(name) is None]
+        if missing:
             raise UserError(
-                f"{self.label}: torch is not installed for {self.python} on the target ({doc.get('torch_error', 'import failed')}); "
-                f"install it (pip install torch) or point --remote-python at a python that has it"
+                f"{self.label}: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed for {self.python} on the target (runtime {runtime}); "
+                f"install it there ({RUNTIME_INSTALL[runtime]}) or point --remote-python at a python that has it"
             )
         self.probe_info = doc
         return doc
@@ -106,7 +116,7 @@ class AgentSession:
             if line.startswith(EVENT_PREFIX):
                 if on_event:
                     try:
-                        on_event(json.loads(line[len(EVENT_PREFIX):]))
+                        on_event(json.loads(line[len(EVENT_PREFIX) :]))
                     except json.JSONDecodeError:
                         pass
             elif line.strip():
@@ -122,14 +132,18 @@ class AgentSession:
         last = tail[-1] if tail else res.err_text().strip()[-200:]
         machine = self.probe_info.get("machine", "this board")
         if res.rc in SIGILL_RCS or "Exec format error" in res.err_text() or "cannot execute binary" in res.err_text():
-            return UserError(f"{self.label}: wrong CPU architecture: {self.python} or its torch cannot run on {machine} ({last or 'illegal instruction'})")
+            return UserError(
+                f"{self.label}: wrong CPU architecture: {self.python} or its torch cannot run on {machine} ({last or 'illegal instruction'})"
+            )
         if res.rc == 127:
             return UserError(f"{self.label}: {self.python} not found on the target (install python3 or pass --remote-python)")
         error = str(doc.get("error", ""))
         if "No space left" in error or "No space left" in res.err_text():
             return UserError(f"{self.label}: disk full on the target ({error or last})")
-        if doc.get("kind") == "import" or "No module named 'torch'" in res.err_text():
-            return UserError(f"{self.label}: torch is not installed for {self.python} on the target ({error or last})")
+        if doc.get("kind") == "import":
+            return UserError(f"{self.label}: {error or last}")
+        if "No module named 'torch'" in res.err_text():
+            return UserError(f"{self.label}: torch is not installed for {self.python} on the target ({last})")
         if doc.get("kind") == "TimeoutError":
             return DeadlineExceeded(f"{self.label}: agent ran past its deadline ({error})")
         return UserError(f"{self.label}: agent failed (exit {res.rc}): {error or last or 'no output'}")
@@ -162,8 +176,15 @@ def space_job(space: Any) -> dict[str, Any]:
             "num_classes": space.num_classes,
             "width_mult": space.width_mult,
             "layers": [
-                {"index": layer.index, "c_in": layer.c_in, "c_out": layer.c_out, "stride": layer.stride,
-                 "input_hw": layer.input_hw, "output_hw": layer.output_hw, "allowed": list(layer.allowed)}
+                {
+                    "index": layer.index,
+                    "c_in": layer.c_in,
+                    "c_out": layer.c_out,
+                    "stride": layer.stride,
+                    "input_hw": layer.input_hw,
+                    "output_hw": layer.output_hw,
+                    "allowed": list(layer.allowed),
+                }
                 for layer in space.layers
             ],
         },

@@ -119,7 +119,7 @@ class Search:
         seed_everything(cfg.run.seed)
         self.space = get_space(cfg.space.name, cfg.space.width_mult, num_classes)
         self.model = Supernet(self.space).to(self.device)
-        self.costs = CostTables(profile.latency_s(), profile.energy_j(), self.space.mask()).to(self.device)
+        self.costs = CostTables(profile.latency_model_s(), profile.energy_j(), self.space.mask()).to(self.device)
         self.budget = BudgetController(cfg.constraints, profile, self.costs.latency, self.costs.energy)  # [constraints]
         self.knobs = cfg.knobs
         self.w_opt = torch.optim.SGD(self.model.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_weight_decay)

@@ -40,26 +40,83 @@ def test_calibration_round_trips_through_the_profile(tmp_path, repo_root):
     assert predict_latency(loaded, choices, calibrated=False) == pytest.approx(plain)
 
 
-def test_deploy_prediction_adds_the_calibrated_latency(tmp_path, repo_root):
-    import json
+BOARD = {"model": "Test Board Rev 2", "cpu": "Test CPU", "machine": "aarch64"}
 
-    from hanna_tui.device.deploy import predicted_cost
-    from hanna_tui.store import create_run
+
+def board_profile(repo_root, folder, name: str, runtime: str = "onnxruntime", calibration: Calibration | None = None):
+    """The shipped table re-labelled as a profile of the test board, saved in folder."""
+    from hanna_tui.profiles import Runtime
 
     profile = load_profile(repo_root / "profiles" / "rpi3b-hanna.toml")
+    profile.device = {"name": name, "board": "Test Board", "cpu": "Test CPU", "machine": "aarch64"}
+    profile.runtime = Runtime(runtime, "fp32", 1)
+    profile.calibration = calibration.to_dict() if calibration else {}
+    folder.mkdir(parents=True, exist_ok=True)
+    save_profile(profile, folder / f"{name}.toml")
+    return profile
+
+
+def test_deploy_prediction_comes_from_a_profile_of_that_board_and_runtime(tmp_path, repo_root):
+    import json
+
+    from hanna_tui.device.deploy import prediction
+    from hanna_tui.device.profiler import BenchOptions
+    from hanna_tui.store import create_run
+
+    folder = tmp_path / "profiles"
+    board_profile(repo_root, folder, "plain")
+    cal = Calibration(2.0, 0.001, 10)
+    board_profile(repo_root, folder, "calibrated", calibration=cal)
+    board_profile(repo_root, folder, "torch-one", runtime="torch")
+    profile = load_profile(folder / "plain.toml")
     choices = [layer.allowed[-1] for layer in profile.space().layers]
     plain = CostModel(profile).arch_cost(choices).latency_s
-    profile.calibration = Calibration(2.0, 0.001, 10).to_dict()
-    save_profile(profile, tmp_path / "cal.toml")
     run = create_run("pred", root=tmp_path / "runs")
-    arch = {"space": "fbnet-cifar10", "width_mult": 1.0, "indices": choices, "profile": str(tmp_path / "cal.toml"),
-            "predicted": {"latency_s": plain, "energy_j": 0.1}}
+    from hanna_tui.space import CANDIDATE_NAMES
+
+    arch = {
+        "space": "fbnet-cifar10",
+        "width_mult": 1.0,
+        "num_classes": 10,
+        "choices": [CANDIDATE_NAMES[c] for c in choices],
+        "profile": str(repo_root / "profiles" / "rpi3b-hanna.toml"),
+        "predicted": {"latency_s": 2.7, "energy_j": 0.1},
+    }
     (run.path / "arch.json").write_text(json.dumps(arch))
-    predicted = predicted_cost(run)
-    assert predicted["latency_s"] == plain and predicted["latency_calibrated_s"] == pytest.approx(2 * plain + 0.001)
-    arch["profile"] = str(repo_root / "profiles" / "rpi3b-hanna.toml")  # no calibration there
-    (run.path / "arch.json").write_text(json.dumps(arch))
-    assert "latency_calibrated_s" not in predicted_cost(run)
+    onnx = BenchOptions(runtime="onnxruntime")
+    predicted = prediction(run, BOARD, onnx, "pi", [folder])
+    assert predicted["profile"].endswith("calibrated.toml") and predicted["calibrated"] is True
+    assert predicted["latency_s"] == pytest.approx(2 * plain + 0.001) and predicted["latency_lut_s"] == pytest.approx(plain)
+    torch_pred = prediction(run, BOARD, BenchOptions(), "pi", [folder])
+    assert torch_pred["profile"].endswith("torch-one.toml") and torch_pred["latency_s"] == pytest.approx(plain)
+    # another board, or a runtime nobody profiled: no prediction (never the Pi's 2.7 s), and how to get one
+    for board, bench in ((dict(BOARD, model="AMD EPYC 7B13"), onnx), (BOARD, BenchOptions(runtime="onnxruntime", precision="int8"))):
+        none = prediction(run, board, bench, "local", [folder])
+        assert none["latency_s"] is None and none["profile"] is None
+        assert (
+            f"hanna-tui profile --target local --runtime onnxruntime{' --precision int8' if bench.precision == 'int8' else ''}"
+            in none["note"]
+        )
+
+
+def test_per_candidate_calibration_recovers_scales_and_folds_into_the_table(repo_root):
+    from hanna_tui.device.calibration import calibration_archs, fit_per_candidate
+
+    profile = load_profile(repo_root / "profiles" / "rpi3b-hanna.toml")
+    table = profile.latency_s()
+    truth = [1.5, 1.2, 1.3, 1.4, 1.1, 1.25, 1.35, 1.45, 0.0]
+    archs = calibration_archs(profile.space(), 14, seed=3)
+    assert len(archs) == 14 and all(c == 2 or 2 not in layer.allowed for c, layer in zip(archs[2], profile.space().layers, strict=True))
+    measured = [0.004 + sum(truth[c] * table[i][c] + (0.0002 if c == 8 else 0) for i, c in enumerate(a)) for a in archs]
+    cal = fit_per_candidate(table, archs, measured, ridge=1e-9)
+    assert cal.method == "per-candidate" and cal.fit_mape < 0.01
+    assert cal.candidate_scales[:8] == pytest.approx(truth[:8], rel=1e-3) and cal.offset_s == pytest.approx(0.004, abs=5e-4)
+    profile.calibration = cal.to_dict()
+    effective = profile.latency_model_s()
+    other = [layer.allowed[len(layer.allowed) // 2] for layer in profile.space().layers]
+    assert sum(effective[i][c] for i, c in enumerate(other)) == pytest.approx(cal.predict_arch(table, other))
+    assert CostModel(profile).arch_cost(other).latency_s == pytest.approx(profile.predict_latency(other))
+    assert from_profile(profile) == cal
 
 
 def test_weight_params_match_the_torch_blocks_and_two_term_fit():

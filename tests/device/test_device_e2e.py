@@ -18,14 +18,42 @@ from hanna_tui.store import Run, create_run, summarize
 
 TINY = ["--warmup-runs", "1", "--warmup-time", "0", "--min-runs", "3", "--min-time", "0", "--max-time", "1", "--jit", "eager"]
 TINY_BENCH = BenchOptions(warmup_runs=1, warmup_s=0, min_runs=3, min_s=0, max_s=1, jit="eager")
-CHOICES = ["k3_e1", "k3_e1_g2", "skip", "k5_e3", "k3_e6", "k5_e1", "skip", "k3_e3", "k5_e6", "k3_e1", "skip",
-           "k5_e1_g2", "k3_e3", "k3_e1", "k3_e1", "skip", "k5_e3", "k3_e6", "skip", "k5_e1", "k3_e3", "k5_e6"]
+CHOICES = [
+    "k3_e1",
+    "k3_e1_g2",
+    "skip",
+    "k5_e3",
+    "k3_e6",
+    "k5_e1",
+    "skip",
+    "k3_e3",
+    "k5_e6",
+    "k3_e1",
+    "skip",
+    "k5_e1_g2",
+    "k3_e3",
+    "k3_e1",
+    "k3_e1",
+    "skip",
+    "k5_e3",
+    "k3_e6",
+    "skip",
+    "k5_e1",
+    "k3_e3",
+    "k5_e6",
+]
 
 
 def make_run(root: Path, profile: str | None = None) -> Run:
     run = create_run("deploy-test", root=root)
-    arch = {"space": "fbnet-cifar10", "width_mult": 0.25, "num_classes": 10, "choices": CHOICES,
-            "predicted": {"latency_s": 0.004, "energy_j": 0.002}, "profile": profile}
+    arch = {
+        "space": "fbnet-cifar10",
+        "width_mult": 0.25,
+        "num_classes": 10,
+        "choices": CHOICES,
+        "predicted": {"latency_s": 0.004, "energy_j": 0.002},
+        "profile": profile,
+    }
     (run.path / "arch.json").write_text(json.dumps(arch))
     return run
 
@@ -42,8 +70,25 @@ def deploy_args(run: Run, target: str, *extra: str) -> list[str]:
 
 def test_profile_over_ssh_end_to_end(ssh_env, tmp_path, capsys):
     out = tmp_path / "profiles" / "board.toml"
-    rc, _, err = cli(["profile", "--target", "board", "--remote-python", sys.executable, "--space", "fbnet-cifar10",
-                      "--width-mult", "0.25", "--out", str(out), *TINY], capsys)
+    rc, _, err = cli(
+        [
+            "profile",
+            "--target",
+            "board",
+            "--remote-python",
+            sys.executable,
+            "--space",
+            "fbnet-cifar10",
+            "--width-mult",
+            "0.25",
+            "--out",
+            str(out),
+            *TINY,
+            "--calib-networks",
+            "3",
+        ],
+        capsys,
+    )
     assert rc == 0, err
     space = get_space("fbnet-cifar10", 0.25)
     total = space.num_layers * 0 + sum(len(layer.allowed) for layer in space.layers) + 2
@@ -61,6 +106,10 @@ def test_profile_over_ssh_end_to_end(ssh_env, tmp_path, capsys):
     assert profile.energy is None
     assert {"latency_mean", "latency_wall_p50", "latency_cpu_p50"} <= set(profile.extra)
     assert profile.measurement["clock"] == "wall" and profile.measurement["threads"] == 1
+    assert profile.runtime.label == "torch" and profile.network.width_mult == 0.25
+    assert profile.calibration["method"] == "per-candidate" and profile.calibration["fitted_on"] == 3
+    repeat = profile.spread["latency_repeatability"]
+    assert all(repeat[i][c] >= 0 for i, layer in enumerate(space.layers) for c in layer.allowed)
     assert not partial_path(out).exists()
 
 
@@ -92,7 +141,10 @@ def test_dropped_connection_resumes_keeping_measured_blocks(ssh_env, tmp_path):
     events = []
     req = ProfileRequest(
         connect=ConnectOptions("board", str(killer_python(tmp_path)), retries=2, retry_wait_s=0.1),
-        out=out, width_mult=0.25, bench=BenchOptions(warmup_runs=1, warmup_s=0, min_runs=3, min_s=0.01, max_s=1, jit="eager"),
+        out=out,
+        width_mult=0.25,
+        bench=BenchOptions(warmup_runs=1, warmup_s=0, min_runs=3, min_s=0.01, max_s=1, jit="eager"),
+        calib_networks=0,
     )
     profile = profile_target(req, events.append)
     assert (tmp_path / "dropped").exists()
@@ -109,7 +161,7 @@ def test_dropped_connection_resumes_keeping_measured_blocks(ssh_env, tmp_path):
 
 def test_dropped_connection_without_retries_keeps_partial_and_rerun_resumes(ssh_env, tmp_path, capsys):
     out = tmp_path / "p.toml"
-    base = ["profile", "--target", "board", "--width-mult", "0.25", "--out", str(out), *TINY, "--min-time", "0.01"]
+    base = ["profile", "--target", "board", "--width-mult", "0.25", "--out", str(out), *TINY, "--min-time", "0.01", "--calib-networks", "0"]
     rc, _, err = cli([*base, "--remote-python", str(killer_python(tmp_path)), "--retries", "0"], capsys)
     assert rc == 3 and "dropped" in err and "rerun the same command to resume" in err
     assert not out.exists() and partial_path(out).exists()
@@ -133,23 +185,50 @@ def test_deploy_over_ssh_end_to_end(ssh_env, tmp_path, capsys):
     measured = result["measured"]
     assert measured["latency_s"] > 0 and measured["energy_j"] is None and measured["stats"]["n"] >= 3
     assert {"mean", "std", "min", "p50", "p90", "p99"} <= set(measured["stats"])
-    assert result["predicted"]["latency_s"] == 0.004 and result["predicted"]["energy_j"] == 0.002
+    # arch.json's 4 ms came from no profile of this board: never shown as the comparison
+    assert result["predicted"]["latency_s"] is None and "no profile of this board" in result["predicted"]["note"]
+    assert result["measured"]["runtime"] == "torch" and result["device"] == result["board"]["model"]
     assert result["board"]["python"] and result["model"]["input_shape"] == [1, 3, 32, 32]
     summary = summarize(run)
     assert summary.measured_latency_s == measured["latency_s"] and summary.target == "board"
 
 
-def test_deploy_local_with_paper_energy_and_the_profiles_clock(tmp_path, capsys, repo_root):
+def local_profile(repo_root: Path, folder: Path, width: float = 0.25, **measurement) -> Path:
+    """The shipped table re-labelled as a torch profile of this machine (what `profile --target local` records)."""
+    from hanna_tui.device.agent import board_info
+
+    board = board_info()
     profile = load_profile(repo_root / "profiles" / "rpi3b-hanna.toml")
-    profile.measurement = {"clock": "cpu", "statistic": "min", "threads": 1}
-    save_profile(profile, tmp_path / "cpu-min.toml")
-    run = make_run(tmp_path / "runs", str(tmp_path / "cpu-min.toml"))
+    profile.device = {"name": "this machine", "board": board["model"], "cpu": board["cpu"], "machine": board["machine"]}
+    profile.width_mult = width
+    profile.measurement = {"threads": 1, **measurement}
+    folder.mkdir(parents=True, exist_ok=True)
+    save_profile(profile, folder / "local.toml")
+    return folder / "local.toml"
+
+
+def test_deploy_local_with_paper_energy_and_the_target_profiles_clock(tmp_path, capsys, repo_root, monkeypatch):
+    monkeypatch.setenv("HANNA_PROFILES", str(tmp_path / "profiles"))
+    path = local_profile(repo_root, tmp_path / "profiles", clock="cpu", statistic="min")
+    run = make_run(tmp_path / "runs", str(repo_root / "profiles" / "rpi3b-hanna.toml"))
     rc, out, err = cli(deploy_args(run, "local", "--json", "--energy", "paper:idle=0.30,active=0.55,volts=5.0"), capsys)
     assert rc == 0, err
-    measured = json.loads(out)["measured"]
+    result = json.loads(out)
+    measured = result["measured"]
     assert measured["energy_j"] == pytest.approx(0.25 * 5.0 * measured["stats"]["mean"])
-    assert (measured["clock"], measured["statistic"]) == ("cpu", "min")  # like the profile that predicted it
-    assert measured["latency_s"] == measured["stats"]["min"]
+    assert (measured["clock"], measured["statistic"]) == ("cpu", "min")  # like the target's profile that predicts it
+    assert measured["latency_s"] == measured["stats"]["min"] and measured["repeatability"] >= 0
+    assert result["predicted"]["profile"] == str(path) and result["predicted"]["latency_s"] > 0
+
+
+def test_deploy_never_compares_with_another_devices_profile(tmp_path, capsys, repo_root, monkeypatch):
+    monkeypatch.setenv("HANNA_PROFILES", str(tmp_path / "none"))
+    monkeypatch.chdir(tmp_path)
+    run = make_run(tmp_path / "runs", str(repo_root / "profiles" / "rpi3b-hanna.toml"))
+    rc, out, err = cli(deploy_args(run, "local"), capsys)
+    assert rc == 0, err
+    assert "0.004" not in out and "4.000 ms" not in out and "measured/predicted" not in out
+    assert "no profile of this board" in out and "hanna-tui profile --target local --runtime torch" in out
 
 
 def test_deploy_local_with_fake_hwmon_sensor(tmp_path, capsys):
