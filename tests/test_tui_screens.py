@@ -268,7 +268,7 @@ async def test_history_sort_filter_pareto_compare(runs) -> None:
         screen = app.screen
         table = screen.query_one("#history-table", DataTable)
         assert table.row_count == 6
-        screen.sort_column, screen.descending = "acc", True
+        screen.sort_column, screen.descending = "top-1", True
         screen.apply()
         assert str(table.coordinate_to_cell_key((0, 0)).row_key.value) == "20251231-070000-mobilenetv2"
         await pilot.press("slash", *list("kind=search done"))

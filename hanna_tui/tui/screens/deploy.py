@@ -15,9 +15,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, ProgressBar, RichLog, Select, Static
 from textual.widgets.option_list import Option
 
+from ... import fmt
 from ...errors import UserError
 from ...space import SPACE_NAMES
 from ...store import RunSummary, list_runs, runs_root
@@ -36,11 +38,12 @@ def ssh_hosts() -> list[str]:
 
 
 def fmt_ms(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 1e3:.3f} ms"
+    """A latency in the dashboard's one format (fmt.latency), 'n/a' when not measured."""
+    return "n/a" if value is None else fmt.latency(value)
 
 
 def fmt_mj(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 1e3:.4f} mJ"
+    return "n/a" if value is None else fmt.energy(value)
 
 
 def ratio(measured: float | None, predicted: float | None) -> str:
@@ -70,18 +73,30 @@ def result_text(result: dict[str, Any]) -> str:
     )
 
 
+def labelled(label: str, widget: Widget) -> ComposeResult:
+    """A form row: a visible label beside its field."""
+    with Horizontal(classes="form-row"):
+        yield Label(label, classes="form-label")
+        yield widget
+
+
 class TargetForm(Vertical):
     """Target, remote python, energy source and host-key trust."""
 
+    DEFAULT_CSS = """
+    TargetForm { height: auto; }
+    """
+
     def compose(self) -> ComposeResult:
         hosts = ssh_hosts()
-        yield Label("target: 'local', user@host[:port] or an ~/.ssh/config alias")
-        yield Input(value="local", placeholder="local | user@host[:port] | alias", id="target")
+        yield from labelled(
+            "target", Input(value="local", placeholder="local | user@host[:port] | ~/.ssh/config alias", id="target", compact=True)
+        )
         if hosts:
-            yield Select([(h, h) for h in hosts], prompt="~/.ssh/config hosts", id="hosts")
-        yield Input(placeholder="remote python (default python3; this python for local)", id="python")
-        yield Select(ENERGY_CHOICES, value="none", allow_blank=False, id="energy")
-        yield Checkbox("trust a new host key (records it in known_hosts)", id="tofu")
+            yield from labelled("ssh hosts", Select([(h, h) for h in hosts], prompt="~/.ssh/config hosts", id="hosts", compact=True))
+        yield from labelled("remote python", Input(placeholder="default python3; this python for local", id="python", compact=True))
+        yield from labelled("energy sensor", Select(ENERGY_CHOICES, value="none", allow_blank=False, id="energy", compact=True))
+        yield from labelled("host key", Checkbox("trust a new one (records it in known_hosts)", id="tofu", compact=True))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "hosts" and event.value is not Select.BLANK:
@@ -105,8 +120,11 @@ class TargetForm(Vertical):
 class DeployScreen(HannaScreen):
     """Pick a run and a target, deploy, and see measured vs predicted."""
 
-    BINDINGS = [Binding("d", "deploy", "Deploy"), Binding("r", "reload", "Reload runs")]
+    HOME = "#deploy-runs"
+    BINDINGS = [Binding("d", "deploy", "Deploy"), Binding("r", "reload", "Reload runs", show=False)]
     DEFAULT_CSS = """
+    DeployScreen .form-row { height: 1; }
+    DeployScreen .form-label { width: 16; }
     DeployScreen #deploy-runs { width: 45%; }
     DeployScreen #deploy-right { width: 55%; }
     DeployScreen RichLog { height: 8; }
@@ -126,7 +144,10 @@ class DeployScreen(HannaScreen):
         return index.base() if index is not None and hasattr(index, "base") else runs_root()
 
     def compose(self) -> ComposeResult:
-        yield Static("[b]Deploy[/b]  run a childnet on a board and measure it · d: deploy · r: reload", classes="screen-title")
+        yield Static(
+            "[b]Deploy[/b]  run a childnet on a board and measure it · d (or enter in a field): deploy · tab: the form",
+            classes="screen-title",
+        )
         with Horizontal():
             yield OptionList(id="deploy-runs")
             with VerticalScroll(id="deploy-right"):
@@ -137,19 +158,37 @@ class DeployScreen(HannaScreen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.ready = True
+        self.action_reload()
+        self.action_home()
+
+    def runs_changed(self) -> None:
         self.action_reload()
 
+    def candidates(self) -> list[RunSummary]:
+        """Runs with a model to deploy: a sampled childnet (arch.json) or a baseline."""
+        index = getattr(self.app, "index", None)
+        if self.runs_dir is None and index is not None:
+            return [r for r in index.summaries() if r.kind == "baseline" or r.argmax_latency_s is not None or r.argmax_energy_j is not None]
+        return [r for r in list_runs(self._root()) if r.kind == "baseline" or (Path(r.path) / "arch.json").is_file()]
+
     def action_reload(self) -> None:
-        self.runs = [r for r in list_runs(self._root()) if r.kind == "baseline" or (Path(r.path) / "arch.json").is_file()]
+        runs = self.candidates()
+        shown = [(r.id, r.pred_latency_s, r.measured_latency_s, r.measured_energy_j) for r in runs]
+        if shown == getattr(self, "_shown", None):
+            return
+        self._shown = shown
         options = self.query_one("#deploy-runs", OptionList)
+        previous = self.selected()
+        self.runs = runs
         options.clear_options()
         if not self.runs:
             options.add_option(Option("no runs with a childnet yet (sample one first)", disabled=True))
             return
         for r in self.runs:
-            measured = f"  measured {fmt_ms(r.measured_latency_s)}" if r.measured_latency_s is not None else ""
-            options.add_option(Option(f"{r.id}  pred {fmt_ms(r.pred_latency_s)}{measured}", id=r.id))
-        selected = getattr(self.app, "selected_run", None)
+            measured = f"  measured {fmt.latency(r.measured_latency_s)}" if r.measured_latency_s is not None else ""
+            options.add_option(Option(f"{r.id}  pred {fmt.latency(r.pred_latency_s)}{measured}", id=r.id))
+        selected = previous.id if previous is not None else getattr(self.app, "selected_run", None)
         index = next((i for i, r in enumerate(self.runs) if r.id == selected), 0)
         options.highlighted = index
         self.show_previous()
@@ -174,6 +213,11 @@ class DeployScreen(HannaScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "deploy-go":
             self.action_deploy()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the target (or python) field deploys, as the d key does outside the fields."""
+        event.stop()
+        self.action_deploy()
 
     def action_deploy(self) -> None:
         run = self.selected()
@@ -232,6 +276,8 @@ class ProfileTargetScreen(HannaScreen):
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
     DEFAULT_CSS = """
+    ProfileTargetScreen .form-row { height: 1; }
+    ProfileTargetScreen .form-label { width: 18; }
     ProfileTargetScreen RichLog { height: 10; }
     """
 
@@ -250,9 +296,11 @@ class ProfileTargetScreen(HannaScreen):
         )
         with VerticalScroll():
             yield TargetForm(id="profile-form")
-            yield Select([(s, s) for s in SPACE_NAMES], value="fbnet-cifar10", allow_blank=False, id="space")
-            yield Input(value="1.0", placeholder="width multiplier", id="width")
-            yield Input(placeholder="output name (profiles/NAME.toml; default: the target)", id="out")
+            yield from labelled(
+                "space", Select([(s, s) for s in SPACE_NAMES], value="fbnet-cifar10", allow_blank=False, id="space", compact=True)
+            )
+            yield from labelled("width multiplier", Input(value="1.0", placeholder="a number > 0", id="width", compact=True))
+            yield from labelled("output name", Input(placeholder="profiles/NAME.toml; default: the target", id="out", compact=True))
             yield Button("Start profiling", variant="primary", id="profile-go")
             yield ProgressBar(id="profile-progress", show_eta=True)
             yield Static("", id="profile-status")
@@ -262,6 +310,10 @@ class ProfileTargetScreen(HannaScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "profile-go":
             self.start()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.start()
 
     def request(self):
         from ...device.deploy import target_slug

@@ -8,12 +8,14 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from ... import fmt
 from ...store import Run
-from ..history import SORT_KEYS, HistoryRow, history_row, matches, pareto
+from ..charts import AXIS_TITLE, MARKERS, MEASURED_MARK, VIEWS, Grid, chart_points, empty_reason, label_of, limits, place_labels
+from ..history import SORT_KEYS, HistoryRow, history_row, matches
 from ..tables import selected_key, sync_table
 from .base import FollowingScreen
 
@@ -23,9 +25,11 @@ COLUMNS = tuple(SORT_KEYS)
 WIDTHS = {
     "run": 31,
     "state": 9,
-    "acc": 6,
-    "LAT": 8,
-    "ENER": 8,
+    "search acc": 6,
+    "top-1": 6,
+    "E[LAT]": 9,
+    "argmax LAT": 9,
+    "argmax ENER": 9,
     "E/L": 8,
     "α": 5,
     "β": 5,
@@ -33,11 +37,12 @@ WIDTHS = {
     "δ": 5,
     "kind": 8,
     "MACs": 7,
-    "mLAT": 8,
-    "mENER": 8,
+    "mLAT": 9,
+    "mENER": 9,
     "device": 8,
     "date": 16,
 }
+CHART_VIEWS = tuple(VIEWS)
 SOURCES = ("auto", "predicted", "measured")
 EMPTY = (
     "No runs yet: the history lists every run under the runs directory.\n"
@@ -52,18 +57,20 @@ def cells(r: HistoryRow, marked: list[str]) -> list[Any]:
     by_name = {
         "run": ("▶ " if s.id in marked else "") + s.id,
         "state": s.state,
-        "acc": fmt.pct(r.acc),
-        "LAT": fmt.num(s.pred_latency_s, "s", 3),
-        "ENER": fmt.num(s.pred_energy_j, "J", 3),
+        "search acc": fmt.pct(s.search_acc),
+        "top-1": fmt.pct(s.top1),
+        "E[LAT]": fmt.latency(s.exp_latency_s, 3),
+        "argmax LAT": fmt.latency(s.argmax_latency_s, 3),
+        "argmax ENER": fmt.energy(s.argmax_energy_j, 3),
         "E/L": "-" if r.dominant in ("-", "?") else f"{r.dominant[0].upper()} {fmt.dominance(r.energy_dominance)}",
         "α": knob["alpha"],
         "β": knob["beta"],
         "γ": knob["gamma"],
         "δ": knob["delta"],
-        "kind": s.kind,
-        "MACs": f"{s.macs / 1e6:.1f}M" if s.macs else "-",
-        "mLAT": fmt.num(s.measured_latency_s, "s", 3),
-        "mENER": fmt.num(s.measured_energy_j, "J", 3),
+        "kind": "proxy" if s.proxy else s.kind,
+        "MACs": fmt.count(s.macs),
+        "mLAT": fmt.latency(s.measured_latency_s, 3),
+        "mENER": fmt.energy(s.measured_energy_j, 3),
         "device": s.device or "-",
         "date": fmt.short_date(s.created),
     }
@@ -92,7 +99,7 @@ class HistoryScreen(FollowingScreen):
         Binding("s", "next_sort", "Sort"),
         Binding("o", "reverse", "Order"),
         Binding("x", "mark", "Mark to compare"),
-        Binding("p", "show('pareto')", "Pareto"),
+        Binding("p", "show('pareto')", "Charts"),
         Binding("v", "show('compare')", "Compare"),
         Binding("t", "show('table')", "Table", show=False),
         Binding("u", "next_source", "Pareto source", show=False),
@@ -106,21 +113,26 @@ class HistoryScreen(FollowingScreen):
         self.descending = True
         self.marked: list[str] = []
         self.source = "auto"
+        self.view = CHART_VIEWS[0]
         self._cells: dict[str, tuple[object, bool, list[Any]]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "[b]History[/b]  every run · / filter (words or key=value) · s sort · x mark two runs, v compare · p Pareto",
+            "[b]History[/b]  every run · / filter · s sort · x mark two, v compare · p charts (again: next chart)",
             classes="screen-title",
         )
-        yield Input(placeholder="filter: e.g. done, kind=baseline, device=rpi3b", id="history-filter", compact=True)
+        with Horizontal(id="filter-row", classes="form-row"):
+            yield Label("filter (/)", classes="form-label")
+            yield Input(
+                placeholder="e.g. done, kind=baseline, device=rpi3b (enter/esc: back to the table)", id="history-filter", compact=True
+            )
         yield Static(EMPTY, id="history-empty", classes="empty-state")
         with TabbedContent(id="history-tabs", initial="table"):
             with TabPane("Table", id="table"):
                 table: DataTable = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
                 table.add_column(header_text(self.sort_column, self.descending), key="row")
                 yield table
-            with TabPane("Pareto", id="pareto"):
+            with TabPane("Charts", id="pareto"):
                 yield PlotextPlot(id="pareto-plot")
                 yield Static("", id="pareto-legend")
             with TabPane("Compare", id="compare"):
@@ -173,6 +185,10 @@ class HistoryScreen(FollowingScreen):
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         self.action_next_sort()
 
+    def on_resize(self) -> None:
+        if self.ready and self.query_one("#history-tabs", TabbedContent).active == "pareto":
+            self.call_after_refresh(self.draw_pareto)
+
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "pareto":
             self.draw_pareto()
@@ -208,6 +224,8 @@ class HistoryScreen(FollowingScreen):
 
     def action_show(self, tab: str) -> None:
         tabs = self.query_one("#history-tabs", TabbedContent)
+        if tabs.active == tab == "pareto":
+            self.view = CHART_VIEWS[(CHART_VIEWS.index(self.view) + 1) % len(CHART_VIEWS)]
         if tabs.active == tab:
             self.apply()
         tabs.active = tab
@@ -220,28 +238,41 @@ class HistoryScreen(FollowingScreen):
 
     # views
     def draw_pareto(self) -> None:
+        """The current chart (p cycles accuracy-latency, accuracy-energy, latency-energy; u the cost source)."""
         widget = self.query_one("#pareto-plot", PlotextPlot)
         plt = widget.plt
         plt.clear_figure()
-        placed, front = pareto(self.shown_rows, self.source)
-        groups = (
-            ("search", [(r, p) for r, p in placed if r.s.kind != "baseline" and r.s.id not in front], "•"),
-            ("Pareto-optimal", sorted(((r, p) for r, p in placed if r.s.id in front), key=lambda rp: rp[1][0]), "◆"),
-            ("baseline", [(r, p) for r, p in placed if r.s.kind == "baseline" and r.s.id not in front], "■"),
-        )
-        for label, items, marker in groups:
-            if items:
-                plt.scatter([p[0] for _, p in items], [p[1] for _, p in items], marker=marker, label=label)
-        for r, p in placed:
-            if (r.s.id in front or r.s.kind == "baseline") and r.acc is not None:
-                plt.text(f" {r.acc * 100:.0f}%", p[0], p[1], alignment="left")
-        plt.title(f"latency vs energy ({self.source}; labels: accuracy; u: source)")
-        plt.xlabel("latency (s)")
-        plt.ylabel("energy (J)")
-        widget.refresh()
+        x_axis, y_axis, title = VIEWS[self.view]
+        points = chart_points(self.shown_rows, self.view, self.source)
         legend = Text()
-        legend.append(f"{len(placed)} runs placed, {len(front)} Pareto-optimal: ", style="bold")
-        legend.append(", ".join(sorted(front)) or "-")
+        if not points:
+            widget.display = False
+            legend.append(empty_reason(self.shown_rows, self.view, self.source), style="italic")
+            self.query_one("#pareto-legend", Static).update(legend)
+            return
+        widget.display = True
+        xlim, ylim = limits([p.x for p in points]), limits([p.y for p in points])
+        for group, marker in MARKERS.items():
+            for measured in (False, True):
+                items = [p for p in points if p.group == group and p.measured == measured]
+                if items:
+                    plt.scatter(
+                        [p.x for p in items], [p.y for p in items], marker=MEASURED_MARK if measured and group != "optimal" else marker
+                    )
+        size = widget.size if widget.size.width > 20 else self.size - (0, 9)  # not laid out yet: the screen less the bars
+        grid = Grid(size.width, size.height, xlim, ylim)
+        for text, x, y in place_labels(points, [label_of(p, self.view) for p in points], grid):
+            plt.text(text, x, y, alignment="left")
+        plt.xlim(*xlim)
+        plt.ylim(*ylim)
+        plt.title(f"{title} ({self.source} cost; p: next chart, u: source)")
+        plt.xlabel(AXIS_TITLE[x_axis])
+        plt.ylabel(AXIS_TITLE[y_axis])
+        widget.refresh()
+        front = sorted(p.row.s.id for p in points if p.optimal)
+        legend.append("• search  ■ baseline  ◆ Pareto-optimal  ▲ measured on a board   ", style="bold")
+        legend.append(f"{len(points)} runs placed, {len(front)} Pareto-optimal (latency, energy, accuracy): ")
+        legend.append(", ".join(front) or "-")
         self.query_one("#pareto-legend", Static).update(legend)
 
     def draw_compare(self) -> None:
@@ -255,7 +286,9 @@ class HistoryScreen(FollowingScreen):
 
     def palette_commands(self):
         yield SystemCommand(
-            "History: Pareto view", "Latency vs energy with the Pareto-optimal runs marked (p)", lambda: self.action_show("pareto")
+            "History: charts",
+            "Accuracy vs latency / energy, latency vs energy; Pareto-optimal runs marked (p)",
+            lambda: self.action_show("pareto"),
         )
         yield SystemCommand("History: compare", "The two marked runs side by side (v)", lambda: self.action_show("compare"))
         yield SystemCommand("History: filter", "Filter the runs (/)", self.action_focus_filter)

@@ -35,6 +35,7 @@ from ..readouts import penalty_vs_ce
 from ..render import SHORT
 from ..widgets import KnobInput, NameDialog, PickDialog, parse_float
 from .base import HannaScreen
+from .profiles import folder_signature
 
 KNOBS = ("alpha", "beta", "gamma", "delta")
 KNOB_HELP = {
@@ -89,7 +90,7 @@ class KnobsScreen(HannaScreen):
                 for name in KNOBS:
                     low, high = KNOB_RANGE[name]
                     yield from self._row(
-                        f"{KNOB_HELP[name]} [{KNOB_KEYS[name]}]", KnobInput(f"{getattr(DEMO.knobs, name):g}", id=name, low=low, high=high)
+                        f"{KNOB_HELP[name]} ({KNOB_KEYS[name]})", KnobInput(f"{getattr(DEMO.knobs, name):g}", id=name, low=low, high=high)
                     )
                 yield from self._row(
                     "loss form", Select([(f, f) for f in FORMS], value=base.knobs.form, allow_blank=False, id="form", compact=True)
@@ -142,6 +143,7 @@ class KnobsScreen(HannaScreen):
             yield widget
 
     def _load_profiles(self) -> None:
+        self._profiles_seen = folder_signature(self.hanna_app.profiles_path)
         self.choices = {}
         for path, prof in list_profiles(self.hanna_app.profiles_path):
             if isinstance(prof, DeviceProfile):
@@ -149,6 +151,22 @@ class KnobsScreen(HannaScreen):
                     self.choices[str(path)] = ProfileChoice(str(path), prof, CostModel(prof))
                 except ValueError:
                     continue
+
+    def tick(self) -> None:
+        """A profile measured or copied in meanwhile appears in the profile list by itself."""
+        signature = folder_signature(self.hanna_app.profiles_path)
+        if signature == self._profiles_seen:
+            return
+        self._profiles_seen = signature
+        select = self.query_one("#profile", Select)
+        current = select.value
+        self._load_profiles()
+        select.set_options([(Path(p).stem, p) for p in self.choices])
+        if isinstance(current, str) and current in self.choices:
+            select.value = current
+        elif (default := self._default_profile()) is not None:
+            select.value = default
+        self.update_readout()
 
     def _default_profile(self) -> str | None:
         for path in self.choices:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.table import Table
@@ -82,39 +83,65 @@ def provenance_table(profile: DeviceProfile) -> Table:
     return t
 
 
+def folder_signature(folder: Path) -> tuple[tuple[str, int], ...]:
+    """Names and mtimes of the profiles in a folder: a new or re-measured profile changes it."""
+    try:
+        return tuple(sorted((e.name, e.stat().st_mtime_ns) for e in os.scandir(folder) if e.name.endswith(".toml")))
+    except OSError:
+        return ()
+
+
 class ProfilesScreen(HannaScreen):
+    HOME = "#profile-list"
     BINDINGS = [Binding("n", "profile_target", "Profile a target")]
 
     def compose(self) -> ComposeResult:
-        self.entries = list_profiles(self.hanna_app.profiles_path)
         yield Static("[b]Profiles[/b]  device lookup tables (! marks a quirk) · n: profile a target", classes="screen-title")
-        if not self.entries:
-            yield Static(
-                f"No profiles in {self.hanna_app.profiles_path}.\n\nMake one by measuring a board: `hanna-tui profile --target user@host --out profiles/NAME.toml`\n"
-                "(press n to do it from here), or copy the shipped profiles/rpi3b-hanna.toml and edit it.",
-                classes="empty-state",
-            )
-        else:
-            with Horizontal(id="profiles-body"):
-                options = []
-                for i, (path, prof) in enumerate(self.entries):
-                    label = (
-                        f"{path.stem}\n  {prof.device_name}" if isinstance(prof, DeviceProfile) else f"{path.stem}\n  [red]invalid[/red]"
-                    )
-                    options.append(Option(Text.from_markup(label), id=str(i)))
-                yield OptionList(*options, id="profile-list")
-                with VerticalScroll(id="profile-view"):
-                    yield Static("", id="profile-info")
-                    yield Static("", id="profile-quirks")
-                    yield Static("", id="latency-heat")
-                    yield Static("", id="energy-heat")
-                    yield Static("", id="profile-provenance")
+        yield Static("", id="profiles-empty", classes="empty-state")
+        with Horizontal(id="profiles-body"):
+            yield OptionList(id="profile-list")
+            with VerticalScroll(id="profile-view"):
+                yield Static("", id="profile-info")
+                yield Static("", id="profile-quirks")
+                yield Static("", id="latency-heat")
+                yield Static("", id="energy-heat")
+                yield Static("", id="profile-provenance")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.ready = True
+        self._signature: tuple[tuple[str, int], ...] | None = None
+        self.load()
+        self.action_home()
+
+    def tick(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        """(Re)read the profiles when the folder changed: a profile measured meanwhile appears by itself."""
+        folder = self.hanna_app.profiles_path
+        signature = folder_signature(folder)
+        if signature == self._signature:
+            return
+        self._signature = signature
+        options = self.query_one("#profile-list", OptionList)
+        previous = self.entries[options.highlighted][0] if getattr(self, "entries", None) and options.highlighted is not None else None
+        self.entries = list_profiles(folder)
+        empty = not self.entries
+        self.query_one("#profiles-empty", Static).update(
+            f"No profiles in {folder}.\n\nMake one by measuring a board: `hanna-tui profile --target user@host --out profiles/NAME.toml`\n"
+            "(press n to do it from here), or copy the shipped profiles/rpi3b-hanna.toml and edit it."
+        )
+        self.query_one("#profiles-empty").display = empty
+        self.query_one("#profiles-body").display = not empty
+        options.clear_options()
+        for i, (path, prof) in enumerate(self.entries):
+            label = f"{path.stem}\n  {prof.device_name}" if isinstance(prof, DeviceProfile) else f"{path.stem}\n  [red]invalid[/red]"
+            options.add_option(Option(Text.from_markup(label), id=str(i)))
         if self.entries:
-            self.query_one("#profile-list", OptionList).highlighted = 0
-            self.show(0)
+            index = next((i for i, (path, _) in enumerate(self.entries) if path == previous), 0)
+            options.highlighted = index
+            self.show(index)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self.show(int(event.option.id or 0))
