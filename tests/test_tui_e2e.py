@@ -34,10 +34,10 @@ def tiny_config(path: Path) -> None:
 
 def expected_vlat(alpha: float) -> str:
     """The vLAT readout the knobs screen must show for alpha (other knobs from the demo config)."""
+    from hanna_tui import fmt
     from hanna_tui.config import demo_config
     from hanna_tui.cost import CostModel, Knobs, knob_readout
     from hanna_tui.profiles import load_profile
-    from hanna_tui.tui import fmt
 
     k = demo_config().knobs
     model = CostModel(load_profile(REPO / "profiles" / "rpi3b-hanna.toml"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import fmt
 from ..pareto import ACCURACY, ENERGY, LATENCY, front, run_point
 from ..store import Run, summarize
 from .pipeline import Job, JobResult, planned_steps, search_state, step_done
@@ -85,3 +86,15 @@ def counts(records: list[dict[str, Any]]) -> dict[str, int]:
         key = record["state"].split(" ", 1)[0]
         out[key] = out.get(key, 0) + 1
     return out
+
+
+def summary_lines(records: list[dict[str, Any]]) -> list[str]:
+    """The summary as a table for people (stderr): state, predicted cost, accuracy, Pareto mark."""
+    lines = [f"{'run':28s} {'state':10s} {'latency':>10s} {'energy':>10s} {'acc':>6s}  pareto"]
+    for r in records:
+        lines.append(
+            f"{str(r['name'])[:28]:28s} {str(r['state']).split(' ', 1)[0][:10]:10s} "
+            f"{fmt.latency(r.get('pred_latency_s')):>10s} {fmt.energy(r.get('pred_energy_j')):>10s} "
+            f"{fmt.pct(r.get('accuracy')):>6s}  {'*' if r.get('pareto') else ''}"
+        )
+    return lines

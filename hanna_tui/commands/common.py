@@ -52,12 +52,3 @@ def print_json(obj: Any) -> None:
     from ..fsutil import json_safe
 
     sys.stdout.write(json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")  # inf/nan as null
-
-
-def fmt_num(value: float | None, unit: str = "", digits: int = 4) -> str:
-    if value is None:
-        return "n/a"
-    if value == 0:
-        return f"0 {unit}".strip()
-    text = f"{value:.{digits}g}"
-    return f"{text} {unit}".strip()

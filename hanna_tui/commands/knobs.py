@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from .. import fmt
 from ..cost import CostModel, knob_readout
 from ..profiles import load_profile
-from .common import add_knob_args, fmt_num, knobs_from_args, print_json
+from .common import add_knob_args, knobs_from_args, print_json
 
 
 def register(sub) -> None:
@@ -30,16 +31,15 @@ def run(args) -> int:
 
 
 def render_text(r: dict) -> str:
-    def dom(v):
-        return "inf" if v is None else f"{v:.3f}"
-
     lines = [
         f"profile  {r['profile']}  (device {r['device']}, space {r['space']})",
         f"knobs    alpha={r['alpha']:g} beta={r['beta']:g} gamma={r['gamma']:g} delta={r['delta']:g}  ({r['form']})",
-        f"LAT0     {fmt_num(r['lat0'], 's')}   range {fmt_num(r['lat_min'], 's')} .. {fmt_num(r['lat_max'], 's')}",
-        f"ENER0    {fmt_num(r['ener0'], 'J')}   range {fmt_num(r['ener_min'], 'J')} .. {fmt_num(r['ener_max'], 'J')}",
+        f"LAT0     {fmt.latency(r['lat0'])}   range {fmt.latency(r['lat_min'])} .. {fmt.latency(r['lat_max'])}",
+        f"ENER0    {fmt.energy(r['ener0'])}   range {fmt.energy(r['ener_min'])} .. {fmt.energy(r['ener_max'])}"
+        if r["ener0"] is not None
+        else "ENER0    none (the profile has no energy table)",
         *_term_lines(r),
-        f"energy dominance vENER/vLAT = {dom(r['energy_dominance'])}   latency dominance vLAT/vENER = {dom(r['latency_dominance'])}",
+        f"energy dominance vENER/vLAT = {fmt.dominance(r['energy_dominance'])}   latency dominance vLAT/vENER = {fmt.dominance(r['latency_dominance'])}",
         f"verdict  {r['verdict']}",
     ]
     return "\n".join(lines)
@@ -48,7 +48,7 @@ def render_text(r: dict) -> str:
 def _term_lines(r: dict) -> list[str]:
     if r["form"] == "multiplicative":
         return [
-            f"vLAT     {fmt_num(r['vlat'])}   = pull of alpha * log(1 + LAT0_ms)^beta (d log / d log LAT0)",
-            f"vENER    {fmt_num(r['vener'])}   = pull of gamma * log(1 + ENER0_mJ)^delta (d log / d log ENER0)",
+            f"vLAT     {fmt.num(r['vlat'])}   = pull of alpha * log(1 + LAT0_ms)^beta (d log / d log LAT0)",
+            f"vENER    {fmt.num(r['vener'])}   = pull of gamma * log(1 + ENER0_mJ)^delta (d log / d log ENER0)",
         ]
-    return [f"vLAT     {fmt_num(r['vlat'])}   = alpha * LAT0^beta", f"vENER    {fmt_num(r['vener'])}   = gamma * ENER0^delta"]
+    return [f"vLAT     {fmt.num(r['vlat'])}   = alpha * LAT0^beta", f"vENER    {fmt.num(r['vener'])}   = gamma * ENER0^delta"]

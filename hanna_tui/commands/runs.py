@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .. import fmt
 from ..store import list_runs
-from .common import fmt_num, print_json
+from .common import print_json
 
 
 def register(sub) -> None:
@@ -30,8 +31,7 @@ def run(args) -> int:
         print(
             f"{r.id[:38]:38s} {r.kind[:8]:8s} {r.state:11s} {epoch:>7s} "
             + " ".join(f"{k.get(n, float('nan')):5.2f}" if n in k else f"{'-':>5s}" for n in ("alpha", "beta", "gamma", "delta"))
-            + f" {fmt_num(r.pred_latency_s, 's'):>9s} {fmt_num(r.pred_energy_j, 'J'):>9s} "
-            + (f"{acc:6.1%}" if acc is not None else f"{'-':>6s}")
+            + f" {fmt.latency(r.pred_latency_s):>9s} {fmt.energy(r.pred_energy_j):>9s} {fmt.pct(acc):>6s}"
         )
     for r in runs:
         if r.state == "unreadable":

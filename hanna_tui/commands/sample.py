@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import fmt
 from ..errors import UserError
 from ..profiles import check_profile_matches, load_profile
 from ..sampling import sample_arch, write_arch
 from ..theta import read_theta
-from .common import fmt_num, print_json
+from .common import print_json
 
 
 def register(sub) -> None:
@@ -58,7 +59,7 @@ def render_text(arch: dict, out: Path | None) -> str:
     for i, (name, p) in enumerate(zip(arch["choices"], arch["probabilities"], strict=True)):
         lines.append(f"  layer {i:2d}  {name:9s}  p={p:.3f}")
     pred = arch["predicted"]
-    lines.append(f"predicted latency {fmt_num(pred['latency_s'], 's')}, energy {fmt_num(pred['energy_j'], 'J')}")
+    lines.append(f"predicted latency {fmt.latency(pred['latency_s'])}, energy {fmt.energy(pred['energy_j'])}")
     if out:
         lines.append(f"wrote {out}")
     return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""The one number formatter: accuracy in %, latency and energy auto-scaled with 4 significant digits."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from hanna_tui import fmt
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(3.8531, "3.853 s"), (0.012345, "12.35 ms"), (0.00045012, "450.1 us"), (2e-9, "0.002 us"), (0.0, "0 s"), (None, "-")],
+)
+def test_latency_scales_to_a_unit_with_an_integer_part(seconds: float | None, text: str) -> None:
+    assert fmt.latency(seconds) == text
+
+
+def test_energy_and_digits() -> None:
+    assert fmt.energy(18.7) == "18.7 J" and fmt.energy(0.0421) == "42.1 mJ" and fmt.energy(3.2e-6) == "3.2 uJ"
+    assert fmt.latency(0.0123456, digits=3) == "12.3 ms"
+    assert fmt.energy(math.inf) == "inf"
+
+
+def test_accuracy_is_a_fraction_shown_in_percent() -> None:
+    assert fmt.pct(0.994) == "99.4%" and fmt.pct(1.0) == "100.0%" and fmt.pct(0.0) == "0.0%"
+    assert fmt.pct(None) == "-" and fmt.pct(math.nan) == "-"
+
+
+def test_counts_dominance_and_missing() -> None:
+    assert fmt.count(2_300_000) == "2.3M" and fmt.count(61_000) == "61k" and fmt.count(12) == "12"
+    assert fmt.dominance(None) == "inf" and fmt.dominance(2.5803) == "2.58"
+    assert fmt.num(None) == "-" and fmt.num(0.44931, digits=3) == "0.449"
