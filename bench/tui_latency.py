@@ -33,17 +33,17 @@ import sys
 import tempfile
 import termios
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from hanna_tui import fmt  # noqa: E402
-from hanna_tui.cost import CostModel, Knobs, knob_readout  # noqa: E402
+from hanna_tui.cost import CostModel, knob_readout  # noqa: E402
 from hanna_tui.fsutil import atomic_write_json  # noqa: E402
 from hanna_tui.profiles import load_profile  # noqa: E402
 from hanna_tui.store import Run  # noqa: E402
-from hanna_tui.knobs import Knobs as KnobSet  # noqa: E402
 from hanna_tui.tui.launch import LaunchForm, launch_search, spawn_detached  # noqa: E402
 from hanna_tui.tui.presets import Preset  # noqa: E402
 from hanna_tui.tui.runindex import RunIndex  # noqa: E402
@@ -51,7 +51,7 @@ from hanna_tui.tui.runindex import RunIndex  # noqa: E402
 N_RUNS = 1000
 PRESSES = 120
 QUICK_RUNS, QUICK_PRESSES = 40, 10
-DEFAULTS = Preset()  # what the dashboard's knob fields open on
+DEFAULTS = Preset().knobs  # what the dashboard's knob fields open on
 FINE_STEP = 0.01  # the alpha field's up/down step (tui.widgets.KnobInput)
 
 
@@ -61,12 +61,24 @@ def generate_runs(root: Path, n: int) -> None:
         path = root / f"20250101-{i:06d}-bench"
         path.mkdir(parents=True)
         knobs = {"alpha": 0.1 + (i % 10) / 10, "beta": 0.6, "gamma": 0.1 + (i % 7) / 7, "delta": 0.3 + (i % 5) / 10}
-        meta = {"id": path.name, "kind": "baseline" if i % 50 == 0 else "search", "name": "bench", "created": f"2025-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}+00:00"}
+        meta = {
+            "id": path.name,
+            "kind": "baseline" if i % 50 == 0 else "search",
+            "name": "bench",
+            "created": f"2025-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}+00:00",
+        }
         if meta["kind"] == "search":
             meta.update(knobs=knobs, space="fbnet-cifar10", mode="sampled", device="rpi3b", profile=profile)
         atomic_write_json(path / "run.json", meta)
         lat, ener = 2.5 + (i * 37 % 100) / 40, 2.0 + (i * 53 % 100) / 5
-        status = {"state": "done", "epoch": 8, "total_epochs": 8, "progress": 1.0, "best_acc": 0.5 + (i % 40) / 100, "latest": {"lat": lat, "ener": ener}}
+        status = {
+            "state": "done",
+            "epoch": 8,
+            "total_epochs": 8,
+            "progress": 1.0,
+            "best_acc": 0.5 + (i % 40) / 100,
+            "latest": {"lat": lat, "ener": ener},
+        }
         atomic_write_json(path / "status.json", status)
         atomic_write_json(path / "arch.json", {"predicted": {"latency_s": lat, "energy_j": ener}, "choices": ["skip"] * 22})
 
@@ -149,8 +161,7 @@ class Terminal:
 
 def expected_vlat(model: CostModel, alpha: float) -> str:
     """The vLAT readout the knobs screen must show for this alpha and the dashboard's other defaults."""
-    d = DEFAULTS
-    return fmt.num(knob_readout(model, KnobSet(alpha, d.beta, d.gamma, d.delta))["vlat"])
+    return fmt.num(knob_readout(model, replace(DEFAULTS, alpha=alpha))["vlat"])
 
 
 def measure(root: Path, presses: int = PRESSES) -> dict:
@@ -180,14 +191,14 @@ def measure(root: Path, presses: int = PRESSES) -> dict:
         history_cpu = cpu_seconds(term.pid) - cpu1
     finally:
         term.close()
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
     return {
         "knob_p50_ms": round(statistics.median(latencies), 2),
         "knob_p95_ms": round(q[94], 2),
         "knob_max_ms": round(max(latencies), 2),
         "presses": len(latencies),
         "readouts_matched": len(latencies),  # each press waited for the vLAT of the knob math
-        "defaults": {"alpha": DEFAULTS.alpha, "beta": DEFAULTS.beta, "gamma": DEFAULTS.gamma, "delta": DEFAULTS.delta},
+        "defaults": DEFAULTS.to_dict(),
         "knob_cpu_ms_per_press": round(cpu_per_press * 1000, 2),
         "history_open_s": round(history_s, 3),
         "history_open_cpu_s": round(history_cpu, 3),
