@@ -28,6 +28,7 @@ import hashlib
 import math
 import os
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -177,8 +178,34 @@ def _table_dict(table: LookupTable) -> dict[str, Any]:
     return out
 
 
+SHIPPED_PACKAGE_DIR = "shipped_profiles"  # in the package: a link to the top-level profiles/ (pyproject package-data)
+
+
+def shipped_profiles_dir() -> Path:
+    """The profiles shipped with hanna-tui, as package data (importlib.resources; editable and wheel installs)."""
+    return Path(str(resources.files("hanna_tui") / SHIPPED_PACKAGE_DIR))
+
+
+def resolve_profile(ref: str | os.PathLike) -> Path:
+    """The one profile-path resolution: a path as given when it exists, else a name looked up in order in
+    $HANNA_PROFILES (os.pathsep-separated), the user's folder ($XDG_CONFIG_HOME or ~/.config)/hanna-tui/profiles,
+    ./profiles and the shipped profiles. A name is a file name (rpi3b-hanna.toml), a stem (rpi3b-hanna) or
+    profiles/NAME (so the default profiles/rpi3b-hanna.toml resolves from any working directory).
+    """
+    path = Path(ref).expanduser()
+    if path.exists() or path.is_absolute() or (len(path.parts) > 1 and path.parent != Path("profiles")):
+        return path
+    name = path.name if path.suffix == ".toml" else f"{path.name}.toml"
+    folders = [*profile_folders(), shipped_profiles_dir()]
+    for folder in folders:
+        if (folder / name).is_file():
+            return folder / name
+    looked = ", ".join(str(f) for f in folders)
+    raise ConfigError(str(ref), None, f"profile file not found (looked for {name} in {looked}; expected a TOML profile, e.g. rpi3b-hanna.toml)")
+
+
 def load_profile(path: str | os.PathLike) -> DeviceProfile:
-    path = Path(path)
+    path = resolve_profile(path)
     raw = read_toml_bytes(path, "a TOML profile, e.g. profiles/rpi3b-hanna.toml")  # regular, bounded file
     try:
         text = raw.decode("utf-8")

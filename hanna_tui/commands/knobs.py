@@ -12,7 +12,11 @@ from .common import add_knob_args, knobs_from_args, print_json
 
 def register(sub) -> None:
     p = sub.add_parser("knobs", help="pre-visualise knobs: LAT0, ENER0, vLAT, vENER and dominance")
-    p.add_argument("--profile", default="profiles/rpi3b-hanna.toml", help="device profile TOML")
+    p.add_argument(
+        "--profile",
+        default="profiles/rpi3b-hanna.toml",
+        help="device profile: a TOML path, or a name looked up in $HANNA_PROFILES, ~/.config/hanna-tui/profiles, ./profiles, the shipped ones",
+    )
     add_knob_args(p, form=True)
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run)

@@ -1,6 +1,6 @@
 """Where the dashboard looks for profiles, presets and runs.
 
-- profiles: $HANNA_PROFILES, else ./profiles when it exists, else the profiles/ shipped beside the package;
+- profiles: $HANNA_PROFILES, else ./profiles when it exists, else the shipped profiles (package data);
 - presets:  $HANNA_PRESETS, else ./presets (created on the first save; knob presets are TOML files there);
 - runs:     $HANNA_RUNS, else ./runs (the core's run store decides).
 """
@@ -10,11 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..profiles import shipped_profiles_dir  # package data, found by importlib.resources
+
 DEFAULT_PROFILE_NAME = "rpi3b-hanna.toml"
-
-
-def shipped_profiles_dir() -> Path:
-    return Path(__file__).resolve().parent.parent.parent / "profiles"
 
 
 def profiles_dir() -> Path:
