@@ -236,3 +236,21 @@ async def test_runs_show_the_training_beside_the_search(runs) -> None:
         await pilot.pause()
         cmd = spawn.calls[-1][0]
         assert cmd[3:5] == ["train", str(runs / "20260108-000000-trained")] and "--resume" in cmd
+
+
+@sync
+async def test_budgets_on_the_knobs_screen_reach_the_search_config(runs) -> None:
+    spawn = FakeSpawn()
+    app = make_app(runs, spawn)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen.query_one("#budget-lat", Input).value = "fast"
+        await pilot.pause()
+        assert any(e.startswith("budget-lat") for e in screen.errors), screen.errors
+        screen.query_one("#budget-lat", Input).value = "3.25"
+        await pilot.pause()
+        assert screen.errors == []
+        await pilot.press("l")
+        await pilot.pause()
+        config = next(runs.iterdir()).joinpath("config.toml").read_text()
+        assert "[constraints]" in config and "latency_s = 3.25" in config and "energy_j = 0.0" in config

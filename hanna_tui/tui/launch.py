@@ -120,13 +120,8 @@ def build_config(form: LaunchForm, base: SearchConfig | None = None, profile: De
     ):
         if value is not None:
             setattr(section, key, value)
-    constraints = getattr(cfg, "constraints", None)
-    if constraints is not None:
-        for key, value in (("latency_s", form.latency_s), ("energy_j", form.energy_j)):
-            if hasattr(constraints, key):
-                setattr(constraints, key, value if value is not None else type(getattr(constraints, key))())
-    elif form.latency_s is not None or form.energy_j is not None:
-        raise ConfigError("knobs screen", "constraints", "this version has no budget search ([constraints] unknown)")
+    cfg.constraints.latency_s = form.latency_s or 0.0  # 0: no budget
+    cfg.constraints.energy_j = form.energy_j or 0.0
     validate_config(cfg, "knobs screen")
     problems = launch_problems(form, cfg, profile)
     if problems:

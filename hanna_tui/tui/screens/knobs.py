@@ -409,13 +409,13 @@ def readout_table(r: dict[str, Any], num_classes: int = 10) -> Text:
         ener0: str | Text = Text("no energy table in this profile: the search minimises latency only", style="yellow")
         vener: str | Text = "-  (no energy term)"
     else:
-        ener0 = f"{fmt.num(r['ener0'], 'J')}  (archs {fmt.num(r['ener_min'], 'J')} .. {fmt.num(r['ener_max'], 'J')})"
+        ener0 = f"{fmt.energy(r['ener0'])}  (archs {fmt.energy(r['ener_min'])} .. {fmt.energy(r['ener_max'])})"
         vener = f"{fmt.num(r['vener'])}  = γ·ENER0^δ"
     pvc = penalty_vs_ce(r, num_classes)
     ce_row = Text(f"CE0 = ln {num_classes} = {pvc.ce0:.3g}; ")
     ce_row.append(pvc.sentence(), style="bold red" if pvc.dominates else "")
     rows: list[tuple[str, str | Text]] = [
-        ("E[LAT]0", f"{fmt.num(r['lat0'], 's')}  uniform θ  (archs {fmt.num(r['lat_min'], 's')} .. {fmt.num(r['lat_max'], 's')})"),
+        ("E[LAT]0", f"{fmt.latency(r['lat0'])}  uniform θ  (archs {fmt.latency(r['lat_min'])} .. {fmt.latency(r['lat_max'])})"),
         ("E[ENER]0", ener0),
         ("vLAT", f"{fmt.num(r['vlat'])}  = α·LAT0^β"),
         ("vENER", vener),
@@ -425,8 +425,8 @@ def readout_table(r: dict[str, Any], num_classes: int = 10) -> Text:
         ),
         ("verdict", verdict(r)),
         ("vs CE", ce_row),
-        ("cheapest", f"{fmt.num(lo, unit)} by {by}: {_arch(r[f'cheapest_{by}_arch'])}"),
-        ("dearest", f"{fmt.num(hi, unit)} by {by}: {_arch(r[f'dearest_{by}_arch'])}"),
+        ("cheapest", f"{(fmt.energy if unit == 'J' else fmt.latency)(lo)} by {by}: {_arch(r[f'cheapest_{by}_arch'])}"),
+        ("dearest", f"{(fmt.energy if unit == 'J' else fmt.latency)(hi)} by {by}: {_arch(r[f'dearest_{by}_arch'])}"),
     ]
     text = Text()
     for i, (label, value) in enumerate(rows):

@@ -19,8 +19,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
+from ... import fmt
 from ...store import Run, RunSummary
-from .. import fmt
 from ..details import RunDetail
 from ..launch import cancel_search, cancel_training, log_tail, resume_search, sample_run, start_job, start_training
 from ..render import theta_heatmap
@@ -87,9 +87,9 @@ def run_row(s: RunSummary) -> tuple[str, list[Any]]:
         train_cell(s),
         fmt.pct(s.search_acc) if s.kind != "baseline" else "-",
         fmt.pct(s.top1),
-        fmt.num(s.exp_latency_s, "s"),
-        fmt.num(s.argmax_latency_s, "s"),
-        fmt.num(s.exp_energy_j, "J"),
+        fmt.latency(s.exp_latency_s),
+        fmt.latency(s.argmax_latency_s),
+        fmt.energy(s.exp_energy_j),
         knobs_cell(s.knobs),
     ]
     return s.id, cells
@@ -264,8 +264,8 @@ class RunsScreen(FollowingScreen):
         theta_w.update(theta_heatmap(view.probs, view.mask, view.argmax))
         arch = Text()
         arch.append("argmax architecture", style="bold")
-        arch.append(f"  argmax LAT {fmt.num(view.lat_s, 's')}  ENER {fmt.num(view.ener_j, 'J')}\n")
-        arch.append(f"expected under theta: E[LAT] {fmt.num(view.exp_lat_s, 's')}  E[ENER] {fmt.num(view.exp_ener_j, 'J')}\n", style="dim")
+        arch.append(f"  argmax LAT {fmt.latency(view.lat_s)}  ENER {fmt.energy(view.ener_j)}\n")
+        arch.append(f"expected under theta: E[LAT] {fmt.latency(view.exp_lat_s)}  E[ENER] {fmt.energy(view.exp_ener_j)}\n", style="dim")
         arch.append(" ".join(f"{i}:{n}" for i, n in enumerate(view.names)))
         arch_w.update(arch)
 
