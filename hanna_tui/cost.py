@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .knobs import Knobs, dominance, knob_warnings, penalty, ratio  # noqa: F401  (penalty, ratio: transition re-exports)
+from .knobs import Knobs, dominance, knob_warnings
 from .profiles import DeviceProfile
 from .space import CANDIDATE_NAMES, SearchSpace
 

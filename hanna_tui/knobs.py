@@ -19,7 +19,6 @@ from .errors import ConfigError
 
 KNOB_NAMES = ("alpha", "beta", "gamma", "delta")
 WEIGHTS = ("alpha", "gamma")  # >= 0
-EXPONENTS = ("beta", "delta")  # any finite number
 FORMS = ("additive", "multiplicative")
 NO_ENERGY_VERDICT = "latency only (no energy table)"
 
@@ -64,10 +63,6 @@ class Knobs:
         for name in KNOB_NAMES:
             object.__setattr__(self, name, check_knob(name, getattr(self, name)))
         check_form(self.form)
-
-    def values(self) -> dict[str, float]:
-        """The four numbers, without the form (as run.json stores them)."""
-        return {name: getattr(self, name) for name in KNOB_NAMES}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -20,9 +20,6 @@ class Objective:
     def better_or_equal(self, a: float, b: float) -> bool:
         return a >= b if self.maximise else a <= b
 
-    def describe(self) -> str:
-        return f"{self.name} ({'max' if self.maximise else 'min'})"
-
 
 LATENCY = Objective("latency")
 ENERGY = Objective("energy")
@@ -39,7 +36,9 @@ def dominates(a: Point, b: Point, objectives: Sequence[Objective] = ALL) -> bool
 
 
 def complete(point: Point | None, objectives: Sequence[Objective]) -> bool:
-    return point is not None and all(isinstance(point.get(o.name), (int, float)) and not isinstance(point.get(o.name), bool) for o in objectives)
+    return point is not None and all(
+        isinstance(point.get(o.name), (int, float)) and not isinstance(point.get(o.name), bool) for o in objectives
+    )
 
 
 def front(points: Sequence[Point | None], objectives: Sequence[Objective] = ALL) -> set[int]:
@@ -53,7 +52,3 @@ def run_point(state: str, latency: float | None, energy: float | None, accuracy:
     if state != "done":
         return None
     return {LATENCY.name: latency, ENERGY.name: energy, ACCURACY.name: accuracy}
-
-
-def basis(objectives: Sequence[Objective] = ALL) -> str:
-    return ", ".join(o.describe() for o in objectives)

@@ -37,7 +37,8 @@ def expected_vlat(alpha: float) -> str:
     """The vLAT readout the knobs screen must show for alpha (other knobs from the demo config)."""
     from hanna_tui import fmt
     from hanna_tui.config import demo_config
-    from hanna_tui.cost import CostModel, Knobs, knob_readout
+    from hanna_tui.cost import CostModel, knob_readout
+    from hanna_tui.knobs import Knobs
     from hanna_tui.profiles import load_profile
 
     k = demo_config().knobs

@@ -14,7 +14,8 @@ from fixtures import fake_metrics, make_fixture_set, make_run  # noqa: E402
 from textual.widgets import DataTable, Input, OptionList, Static  # noqa: E402
 
 from hanna_tui import fmt  # noqa: E402
-from hanna_tui.cost import CostModel, Knobs, knob_readout  # noqa: E402
+from hanna_tui.cost import CostModel, knob_readout  # noqa: E402
+from hanna_tui.knobs import Knobs  # noqa: E402
 from hanna_tui.pareto import COST, front  # noqa: E402
 from hanna_tui.profiles import load_profile  # noqa: E402
 from hanna_tui.tui.app import HannaApp  # noqa: E402

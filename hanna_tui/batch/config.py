@@ -26,10 +26,11 @@ from typing import Any
 
 from ..config import SearchConfig, config_from_dict, load_config, resolve_near
 from ..errors import ConfigError
+from ..knobs import KNOB_NAMES as LOSS_KNOBS
 from ..tomlio import load_toml
 
 EXECUTORS = ("local", "ray")
-KNOB_NAMES = ("alpha", "beta", "gamma", "delta", "form")
+KNOB_NAMES = (*LOSS_KNOBS, "form")
 TOP_SECTIONS = ("batch", "base", "train", "deploy", "sweep")
 
 

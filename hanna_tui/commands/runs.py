@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import fmt
+from ..knobs import KNOB_NAMES
 from ..store import list_runs
 from .common import print_json
 
@@ -30,7 +31,7 @@ def run(args) -> int:
         acc = r.top1 if r.top1 is not None else r.search_acc
         print(
             f"{r.id[:38]:38s} {r.kind[:8]:8s} {r.state:11s} {epoch:>7s} "
-            + " ".join(f"{k.get(n, float('nan')):5.2f}" if n in k else f"{'-':>5s}" for n in ("alpha", "beta", "gamma", "delta"))
+            + " ".join(f"{k.get(n, float('nan')):5.2f}" if n in k else f"{'-':>5s}" for n in KNOB_NAMES)
             + f" {fmt.latency(r.pred_latency_s):>9s} {fmt.energy(r.pred_energy_j):>9s} {fmt.pct(acc):>6s}"
         )
     for r in runs:

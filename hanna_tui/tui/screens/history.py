@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static, TabbedConte
 from textual_plotext import PlotextPlot
 
 from ... import fmt
+from ...knobs import KNOB_NAMES
 from ...store import Run
 from ..charts import AXIS_TITLE, MARKERS, MEASURED_MARK, VIEWS, Grid, chart_points, empty_reason, label_of, limits, place_labels
 from ..history import SORT_KEYS, HistoryRow, history_row, matches
@@ -53,7 +54,7 @@ EMPTY = (
 
 def cells(r: HistoryRow, marked: list[str]) -> list[Any]:
     s, k = r.s, r.s.knobs
-    knob = {n: f"{k[n]:g}" if isinstance(k.get(n), (int, float)) else "-" for n in ("alpha", "beta", "gamma", "delta")}
+    knob = {n: f"{k[n]:g}" if isinstance(k.get(n), (int, float)) else "-" for n in KNOB_NAMES}
     by_name = {
         "run": ("▶ " if s.id in marked else "") + s.id,
         "state": s.state,

@@ -23,9 +23,9 @@ from textual_plotext import PlotextPlot
 
 from ... import fmt
 from ...config import DATA_NAMES, MODES, SearchConfig, demo_config
-from ...cost import CostModel, Knobs, knob_readout, penalty
+from ...cost import CostModel, knob_readout
 from ...errors import ConfigError, UserError
-from ...knobs import FORMS
+from ...knobs import FORMS, KNOB_NAMES, Knobs, penalty
 from ...profiles import DeviceProfile, list_profiles
 from ...space import SPACE_NAMES
 from ..launch import LaunchForm, build_config, launch_search
@@ -37,7 +37,7 @@ from ..widgets import KnobInput, NameDialog, PickDialog, parse_float
 from .base import HannaScreen
 from .profiles import folder_signature
 
-KNOBS = ("alpha", "beta", "gamma", "delta")
+KNOBS = KNOB_NAMES
 KNOB_HELP = {
     "alpha": "α lat factor",
     "beta": "β lat exponent",

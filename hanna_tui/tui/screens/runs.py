@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
 from ... import fmt
+from ...knobs import KNOB_NAMES
 from ...store import Run, RunSummary
 from ..details import RunDetail
 from ..launch import cancel_search, cancel_training, log_tail, resume_search, sample_run, start_job, start_training
@@ -66,9 +67,9 @@ STATE_STYLE = {
 
 
 def knobs_cell(k: dict[str, float]) -> str:
-    if not all(isinstance(k.get(n), (int, float)) for n in ("alpha", "beta", "gamma", "delta")):
+    if not all(isinstance(k.get(n), (int, float)) for n in KNOB_NAMES):
         return "-"
-    return " ".join(f"{k[n]:g}" for n in ("alpha", "beta", "gamma", "delta"))
+    return " ".join(f"{k[n]:g}" for n in KNOB_NAMES)
 
 
 def train_cell(s: RunSummary) -> Text:
