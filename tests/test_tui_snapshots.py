@@ -56,7 +56,7 @@ def test_snapshot_knobs_small_light(snap_compare, fixture_runs) -> None:
 
 
 def test_snapshot_knobs_invalid(snap_compare, fixture_runs) -> None:
-    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["end", "ctrl+u", "x"])
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["a", "end", "ctrl+u", "x"])
 
 
 def test_snapshot_runs(snap_compare, fixture_runs) -> None:
@@ -85,3 +85,16 @@ def test_snapshot_history_compare(snap_compare, fixture_runs) -> None:
 
 def test_snapshot_profiles(snap_compare, fixture_runs) -> None:
     assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["f4"])
+
+
+def test_snapshot_deploy(snap_compare, fixture_runs, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HANNA_SSH_CONFIG", str(tmp_path / "no-ssh-config"))
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["5"])
+
+
+def test_snapshot_help_on_runs(snap_compare, fixture_runs) -> None:
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["2", "question_mark"])
+
+
+def test_snapshot_train_form(snap_compare, fixture_runs) -> None:
+    assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["2", "down", "t"])

@@ -82,25 +82,42 @@ class JobForm(ModalScreen[list[str] | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, title: str, fields: list[Field], head: list[str], extras: list[tuple[str, Widget]] | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        fields: list[Field],
+        head: list[str],
+        extras: list[tuple[str, Widget]] | None = None,
+        note: str = "",
+        extras_last: bool = False,
+    ) -> None:
         super().__init__()
         self.title_text, self.fields, self.head, self.extras = title, fields, head, extras or []
+        self.note, self.extras_last = note, extras_last
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog job-form"):
             yield Label(Text(self.title_text, style="bold"))
-            for label, widget in self.extras:
-                with Horizontal(classes="form-row"):
-                    yield Label(label, classes="form-label")
-                    yield widget
+            if self.note:
+                yield Label(self.note, classes="hint")
+            if not self.extras_last:
+                yield from self._extras()
             for f in self.fields:
                 with Horizontal(classes="form-row"):
                     yield Label(f.label, classes="form-label")
                     yield Input(f.default, id=f"job-{f.id}", placeholder=f.placeholder, compact=True)
+            if self.extras_last:
+                yield from self._extras()
             yield Static("", id="job-errors")
             with Horizontal(classes="form-buttons"):
                 yield Button("Start", variant="primary", id="job-start")
             yield Label("enter: start   escape: close", classes="hint")
+
+    def _extras(self) -> ComposeResult:
+        for label, widget in self.extras:
+            with Horizontal(classes="form-row"):
+                yield Label(label, classes="form-label")
+                yield widget
 
     def on_mount(self) -> None:
         first = self.query(Input).first() if self.query(Input) else None
@@ -146,9 +163,6 @@ def flagged(widget: Widget, flag: str) -> Widget:
     return widget
 
 
-TRAIN_RECIPE = "120 epochs, batch 128, lr 0.1, 5 warm-up epochs (the documented CIFAR recipe)"
-
-
 def train_form(run_id: str, resume: bool = False) -> JobForm:
     """Train the sampled childnet of a run; every field empty keeps the recipe's value."""
     fields = [
@@ -161,7 +175,8 @@ def train_form(run_id: str, resume: bool = False) -> JobForm:
         Field("recipe", "recipe file", "", existing_file("--config", "recipe file"), "TOML with [train] keys (optional)"),
     ]
     extras = [("start over", flagged(Checkbox("discard a checkpoint", False, id="job-restart", compact=True), "--restart"))]
-    return JobForm(f"Train the childnet of {run_id}  (empty: {TRAIN_RECIPE})", fields, ["--resume"] if resume else [], extras)
+    note = "an empty field keeps the documented CIFAR recipe (the grey values)"
+    return JobForm(f"Train the childnet of {run_id}", fields, ["--resume"] if resume else [], extras, note, extras_last=True)
 
 
 def baseline_form() -> JobForm:

@@ -207,7 +207,9 @@ class KnobsScreen(HannaScreen):
     def field_errors(self) -> list[str]:
         """Each field's own check, then the whole form as the search would see it (one line each)."""
         errors = []
-        for widget in self.query(KnobInput):
+        if not getattr(self, "_number_inputs", None):  # queried once: a keystroke should not walk the DOM
+            self._number_inputs = list(self.query(KnobInput))
+        for widget in self._number_inputs:
             result = widget.validate(widget.value)
             if result is not None and not result.is_valid:
                 errors.append(f"{widget.id}: {'; '.join(result.failure_descriptions)}")

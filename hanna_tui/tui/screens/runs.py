@@ -432,10 +432,10 @@ class RunsScreen(FollowingScreen):
 
     @work(thread=True, group="report")
     def _report(self, out: Path) -> None:
-        from ...report import write_report
-
         runs = [s.path for s in self.hanna_app.index.summaries() if s.state == "done"]
         try:
+            from ...report import write_report
+
             written = write_report(runs, out)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash of the dashboard
             self.app.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}", title="Report failed", severity="error")
