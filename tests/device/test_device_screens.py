@@ -62,7 +62,7 @@ async def test_deploy_screen_deploys_a_run_locally(tmp_path, monkeypatch):
         results = Run(run.path).deploy_results()
         assert len(results) == 1 and results[0]["target"] == "local"
         text = str(screen.query_one("#deploy-result", Static).render())
-        assert "measured" in text and "predicted 2.000 ms" in text
+        assert "measured" in text and "predicted 2 ms" in text
 
 
 @sync
