@@ -254,3 +254,66 @@ async def test_budgets_on_the_knobs_screen_reach_the_search_config(runs) -> None
         await pilot.pause()
         config = next(runs.iterdir()).joinpath("config.toml").read_text()
         assert "[constraints]" in config and "latency_s = 3.25" in config and "energy_j = 0.0" in config
+
+
+@sync
+async def test_jobs_start_their_own_processes_with_the_form_arguments(runs, tmp_path) -> None:
+    make_fixture_set(runs)
+    batch = tmp_path / "sweep.toml"
+    batch.write_text("# a batch file\n", encoding="utf-8")
+    spawn = FakeSpawn()
+    app = make_app(runs, spawn)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        await pilot.press("b")  # baseline: the model select, then epochs
+        await pilot.pause()
+        app.screen.query_one("#job-epochs", Input).value = "3"
+        app.screen.query_one("#job-epochs", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        cmd = spawn.calls[-1][0]
+        assert cmd[3:5] == ["baseline", "mobilenetv2"] and cmd[cmd.index("--epochs") + 1] == "3"
+        assert cmd[cmd.index("--runs") + 1] == str(runs)
+        await pilot.press("w")  # sweep: a file that is not there is refused in the form
+        await pilot.pause()
+        field = app.screen.query_one("#job-file", Input)
+        field.value = str(tmp_path / "missing.toml")
+        field.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "no such file" in plain(app.screen.query_one("#job-errors", Static).content) and len(spawn.calls) == 1
+        field.value = str(batch)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert spawn.calls[-1][0][3:] == ["--batch", str(batch.resolve())]
+        await pilot.press("e")  # export of the selected run
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        cmd = spawn.calls[-1][0]
+        assert cmd[3] == "export" and cmd[cmd.index("--format") + 1] == "torchscript"
+        assert len(app.jobs) == 3
+
+
+@sync
+async def test_charts_explain_an_empty_view_and_runs_plot_budget_multipliers(runs) -> None:
+    make_run(runs, "20260109-000000-budget", state="running", epochs_done=1, total_epochs=4)
+    with open(runs / "20260109-000000-budget" / "metrics.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"kind": "epoch", "epoch": 2, "phase": "theta", "lambda_latency": 0.5, "gap_latency": -0.1}) + "\n")
+    app = make_app(runs)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        screen = app.screen
+        screen.source = "measured"  # nothing was deployed: the view says so instead of an empty frame
+        await pilot.press("p")
+        await pilot.pause()
+        legend = plain(screen.query_one("#pareto-legend", Static).content)
+        assert "no run has been measured on a board yet" in legend and not screen.query_one("#pareto-plot").display
+        await pilot.press("2")
+        await pilot.pause()
+        runs_screen = app.screen
+        assert await wait_until(pilot, lambda: runs_screen.detail is not None)
+        assert runs_screen.budget_keys() == ("lambda_latency", "gap_latency")
+        assert runs_screen.detail.follower.series("epoch", "lambda_latency") == ([2.0], [0.5])
