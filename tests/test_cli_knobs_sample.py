@@ -11,8 +11,6 @@ from search_support import EIGHT, PROFILE, by_hand_uniform, reference_tables, ru
 NAMES = ["k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip"]
 
 
-
-
 @pytest.mark.parametrize("knobs", [(0.3, 1.0, 0.7, 0.45), (0.0, 1.0, 0.2, 0.3), (4.2, 0.45, 0.2, 0.45)])
 def test_knobs_json_matches_hand_computation(knobs: tuple[float, float, float, float]) -> None:
     alpha, beta, gamma, delta = knobs
@@ -79,3 +77,26 @@ def test_sample_stochastic_is_seeded(tmp_path: Path) -> None:
     a, b = run_cli(*args), run_cli(*args)
     assert a.returncode == 0 and json.loads(a.stdout)["choices"] == json.loads(b.stdout)["choices"]
     assert all(c != 8 for i, c in enumerate(json.loads(a.stdout)["indices"]) if i in EIGHT)
+
+
+def test_knobs_negative_exponent_warns_and_negative_weight_is_refused() -> None:
+    ok = run_cli("knobs", "--profile", str(PROFILE), "--beta", "-0.2", "--json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["beta"] == -0.2
+    assert "warning: beta = -0.2 < 0" in ok.stderr and "slower" in ok.stderr
+    bad = run_cli("knobs", "--profile", str(PROFILE), "--alpha", "-1")
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == ["hanna-tui: --alpha: expected a finite number >= 0, got -1.0"]
+
+
+def test_knobs_default_profile_resolves_from_another_directory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from search_support import cli_env
+
+    env = {**cli_env(), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env.pop("HANNA_PROFILES", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "hanna_tui", "knobs"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "rpi3b-hanna.toml" in result.stdout and "verdict  energy-dominant" in result.stdout
