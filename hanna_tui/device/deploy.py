@@ -221,18 +221,18 @@ def profile_command(target: str, bench: BenchOptions, network: Any) -> str:
 def build_result(req: DeployRequest, exported: ExportedModel, doc: dict, session: AgentSession) -> dict[str, Any]:
     record = doc["model"]
     latency = record["latency"]
-    energy_info = record.get("energy")
-    energy_j = None
-    if req.energy.source == "paper":
-        energy_j = req.energy.paper_energy("model", latency["mean"])
-    elif energy_info:
-        energy_j = energy_info.get("energy_j")
     board = doc.get("board", {})
     predicted = prediction(req.run, board, req.bench, req.connect.target, req.profiles)
     clock, statistic = req.bench.clock, req.bench.statistic
     if req.follow_profile and predicted.get("clock") in ("wall", "cpu") and predicted.get("statistic") in ("p50", "min", "mean"):
         clock, statistic = predicted["clock"], predicted["statistic"]
         latency = record[clock]
+    energy_info = record.get("energy")
+    energy_j = None
+    if req.energy.source == "paper":
+        energy_j = req.energy.paper_energy("model", latency["mean"])
+    elif energy_info:
+        energy_j = energy_info.get("energy_j")
     return {
         "target": req.connect.target,
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -62,7 +62,8 @@ async def test_deploy_screen_deploys_a_run_locally(tmp_path, monkeypatch):
         results = Run(run.path).deploy_results()
         assert len(results) == 1 and results[0]["target"] == "local"
         text = str(screen.query_one("#deploy-result", Static).render())
-        assert "measured" in text and "predicted 2 ms" in text
+        # arch.json's 2 ms came from no profile of this machine: never the comparison
+        assert "measured" in text and "predicted 2 ms" not in text and "predicted n/a" in text
 
 
 @sync
