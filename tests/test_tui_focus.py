@@ -317,3 +317,19 @@ async def test_charts_explain_an_empty_view_and_runs_plot_budget_multipliers(run
         assert await wait_until(pilot, lambda: runs_screen.detail is not None)
         assert runs_screen.budget_keys() == ("lambda_latency", "gap_latency")
         assert runs_screen.detail.follower.series("epoch", "lambda_latency") == ([2.0], [0.5])
+
+
+@sync
+async def test_a_profile_without_energy_table_gets_a_clear_verdict(runs, tmp_path) -> None:
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    lines = (PROFILES / "rpi3b-hanna.toml").read_text(encoding="utf-8").splitlines()
+    start = lines.index("[energy]")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("[") and not lines[i].startswith("[energy"))
+    (profiles / "rpi3b-hanna.toml").write_text("\n".join(lines[:start] + lines[end:]) + "\n", encoding="utf-8")
+    app = make_app(runs, profiles=profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = plain(app.screen.query_one("#readout", Static).content)
+        assert "no energy table in this profile" in text and "latency only" in text
+        assert "inf" not in text and "∞" not in text

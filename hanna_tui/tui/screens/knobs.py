@@ -18,7 +18,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Checkbox, Collapsible, Footer, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
 from ... import fmt
@@ -64,6 +64,7 @@ class KnobsScreen(HannaScreen):
     BINDINGS = [
         Binding("l,ctrl+s", "launch", "Launch search"),
         *(Binding(key, f"edit('{name}')", f"edit {name}", show=False) for name, key in KNOB_KEYS.items()),
+        Binding("o", "toggle_options", "Search/data options"),
         Binding("f7", "save_preset", "Save preset"),
         Binding("f8", "load_preset", "Load preset"),
     ]
@@ -95,38 +96,43 @@ class KnobsScreen(HannaScreen):
                 yield from self._row(
                     "loss form", Select([(f, f) for f in FORMS], value=base.knobs.form, allow_blank=False, id="form", compact=True)
                 )
-                yield Static("search", classes="form-section")
-                profiles = [(Path(p).stem, p) for p in self.choices]
-                default = self._default_profile()
-                yield from self._row(
-                    "profile",
-                    Select(profiles, value=default if default else Select.NULL, allow_blank=default is None, id="profile", compact=True),
-                )
-                yield from self._row(
-                    "space", Select([(s, s) for s in SPACE_NAMES], value=DEMO.space, allow_blank=False, id="space", compact=True)
-                )
-                yield from self._row("mode", Select([(m, m) for m in MODES], value=DEMO.mode, allow_blank=False, id="mode", compact=True))
-                yield from self._row("epochs", KnobInput(str(DEMO.epochs), id="epochs", fine=1, low=1, high=10000, integer=True))
-                yield from self._row(
-                    "warm-up epochs", KnobInput(str(base.search.warmup_epochs), id="warmup", fine=1, low=0, high=10000, integer=True)
-                )
-                yield from self._row(
-                    "batch size", KnobInput(str(base.search.batch_size), id="batch", fine=8, low=1, high=65536, integer=True)
-                )
-                yield from self._row("width mult", KnobInput(f"{base.space.width_mult:g}", id="width", fine=0.05, low=0.05, high=4.0))
-                yield from self._row(
-                    "image size (0=space)", KnobInput(str(base.data.image_size), id="image", fine=8, low=0, high=1024, integer=True)
-                )
-                yield from self._row("seed", KnobInput(str(DEMO.seed), id="seed", fine=1, low=0, high=2**31 - 1, integer=True))
-                yield Static("data", classes="form-section")
-                yield from self._row(
-                    "data set", Select([(d, d) for d in DATA_NAMES], value=DEMO.data, allow_blank=False, id="data", compact=True)
-                )
-                yield from self._row("data root", Input(base.data.root, id="data-root", compact=True))
-                yield from self._row("download", Checkbox("fetch if missing", base.data.download, id="download", compact=True))
-                yield Static("budgets (optional, empty = none)", classes="form-section")
-                yield from self._row("latency ≤ (s)", Input("", id="budget-lat", placeholder="none", compact=True))
-                yield from self._row("energy ≤ (J)", Input("", id="budget-ener", placeholder="none", compact=True))
+                with Collapsible(title="search, data and budgets (o)", collapsed=True, id="run-fields"):
+                    yield Static("search", classes="form-section")
+                    profiles = [(Path(p).stem, p) for p in self.choices]
+                    default = self._default_profile()
+                    yield from self._row(
+                        "profile",
+                        Select(
+                            profiles, value=default if default else Select.NULL, allow_blank=default is None, id="profile", compact=True
+                        ),
+                    )
+                    yield from self._row(
+                        "space", Select([(s, s) for s in SPACE_NAMES], value=DEMO.space, allow_blank=False, id="space", compact=True)
+                    )
+                    yield from self._row(
+                        "mode", Select([(m, m) for m in MODES], value=DEMO.mode, allow_blank=False, id="mode", compact=True)
+                    )
+                    yield from self._row("epochs", KnobInput(str(DEMO.epochs), id="epochs", fine=1, low=1, high=10000, integer=True))
+                    yield from self._row(
+                        "warm-up epochs", KnobInput(str(base.search.warmup_epochs), id="warmup", fine=1, low=0, high=10000, integer=True)
+                    )
+                    yield from self._row(
+                        "batch size", KnobInput(str(base.search.batch_size), id="batch", fine=8, low=1, high=65536, integer=True)
+                    )
+                    yield from self._row("width mult", KnobInput(f"{base.space.width_mult:g}", id="width", fine=0.05, low=0.05, high=4.0))
+                    yield from self._row(
+                        "image size (0=space)", KnobInput(str(base.data.image_size), id="image", fine=8, low=0, high=1024, integer=True)
+                    )
+                    yield from self._row("seed", KnobInput(str(DEMO.seed), id="seed", fine=1, low=0, high=2**31 - 1, integer=True))
+                    yield Static("data", classes="form-section")
+                    yield from self._row(
+                        "data set", Select([(d, d) for d in DATA_NAMES], value=DEMO.data, allow_blank=False, id="data", compact=True)
+                    )
+                    yield from self._row("data root", Input(base.data.root, id="data-root", compact=True))
+                    yield from self._row("download", Checkbox("fetch if missing", base.data.download, id="download", compact=True))
+                    yield Static("budgets (optional, empty = none)", classes="form-section")
+                    yield from self._row("latency ≤ (s)", Input("", id="budget-lat", placeholder="none", compact=True))
+                    yield from self._row("energy ≤ (J)", Input("", id="budget-ener", placeholder="none", compact=True))
                 yield Static("", id="form-errors")
             with Vertical(id="knob-right"):
                 yield Static("", id="readout")
@@ -193,6 +199,11 @@ class KnobsScreen(HannaScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.action_home()
 
+    def action_toggle_options(self) -> None:
+        """The search, data and budget fields fold away: fewer widgets keep each keystroke's repaint cheap."""
+        fields = self.query_one("#run-fields", Collapsible)
+        fields.collapsed = not fields.collapsed
+
     def action_edit(self, name: str) -> None:
         self.query_one(f"#{name}", Input).focus()
 
@@ -237,6 +248,8 @@ class KnobsScreen(HannaScreen):
     def update_readout(self) -> None:
         self.errors = self.field_errors()
         errors_text = "\n".join(self.errors)
+        if any(not e.startswith(KNOBS) for e in self.errors):
+            self.query_one("#run-fields", Collapsible).collapsed = False  # a problem in a folded field: show it
         if errors_text != self._shown_errors:
             self._shown_errors = errors_text
             self.query_one("#form-errors", Static).update(Text(errors_text, style="bold red"))
@@ -403,6 +416,12 @@ def _arch(names: list[str] | None) -> str:
     return " ".join(SHORT[CANDIDATE_NAMES.index(n)] for n in names)
 
 
+def dominance_row(r: dict[str, Any]) -> str:
+    if r.get("ener0") is None:
+        return "- (no energy term to compare the latency term with)"
+    return f"energy vENER/vLAT {fmt.dominance(r['energy_dominance'])}   latency vLAT/vENER {fmt.dominance(r['latency_dominance'])}"
+
+
 def readout_table(r: dict[str, Any], num_classes: int = 10) -> Text:
     """The readouts as one Text (cheaper to render than a table on every keystroke)."""
     by = "energy" if r["dominant"] == "energy" and r.get("cheapest_energy_arch") else "latency"
@@ -421,10 +440,7 @@ def readout_table(r: dict[str, Any], num_classes: int = 10) -> Text:
         ("E[ENER]0", ener0),
         ("vLAT", f"{fmt.num(r['vlat'])}  = α·LAT0^β"),
         ("vENER", vener),
-        (
-            "dominance",
-            f"energy vENER/vLAT {fmt.dominance(r['energy_dominance'])}   latency vLAT/vENER {fmt.dominance(r['latency_dominance'])}",
-        ),
+        ("dominance", dominance_row(r)),
         ("verdict", verdict(r)),
         ("vs CE", ce_row),
         ("cheapest", f"{(fmt.energy if unit == 'J' else fmt.latency)(lo)} by {by}: {_arch(r[f'cheapest_{by}_arch'])}"),
