@@ -1,13 +1,15 @@
-"""LUT fidelity: does the sum of profiled block latencies predict whole networks on this machine?
+"""LUT fidelity per runtime: does a profile predict whole networks on this machine, and how repeatable is the truth?
 
-Profiles this machine (target local) for a space, draws random architectures, measures each whole
-network with the same agent and settings, and prints one JSON line: profiling time, and for the
-plain LUT sum, the sum plus stem and head, and a linear calibration fitted on a few networks
-(evaluated on the others): MAPE, share within +-10 %, Spearman rank correlation -- for wall-clock
-timings (perf_counter) and for the thread's CPU time (which leaves out time the scheduler gave to
-other processes: on a shared machine the wall clock measures the neighbours as much as the model).
+For each runtime (torch, onnxruntime, onnxruntime-int8 by default) it profiles this machine (target
+local) exactly as `hanna-tui profile` does -- every block, then a handful of whole networks that fit
+the profile's calibration -- draws random architectures (none of them used by the calibration),
+measures each whole network with the same agent, runtime and settings (two interleaved rounds), and
+prints one JSON line. Per runtime: share within +-10 %, Spearman and MAPE of the plain LUT sum, of
+a linear calibration and of the profile's per-candidate calibration, and the measurement's own
+repeatability: the median difference between the two rounds, and the Spearman / share within 10 %
+of round 1 against round 2 (the ceiling any prediction can reach on this machine).
 
-    .venv/bin/python bench/lut_fidelity.py [--profile EXISTING.toml] [--archs 50] [--calib 10] [--save-profile OUT.toml]
+    .venv/bin/python bench/lut_fidelity.py [--runtimes torch,onnxruntime,onnxruntime-int8] [--archs 50] [--quick]
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from hanna_tui.device.calibration import Calibration, fit_linear, fit_two, mape, spearman, weight_params, within
+from hanna_tui.device.calibration import fit_linear, from_profile, mape, spearman, within
 from hanna_tui.device.local import LocalTarget
-from hanna_tui.device.profiler import BenchOptions, ConnectOptions, ProfileRequest, profile_target
+from hanna_tui.device.profiler import BenchOptions, ConnectOptions, ProfileRequest, network_artifact, profile_target
 from hanna_tui.device.runner import AgentSession
-from hanna_tui.profiles import DeviceProfile, load_profile, save_profile
+from hanna_tui.profiles import DeviceProfile, load_profile
 
-CLOCKS = ("wall", "cpu")
-STATS = ("p50", "min")
+RUNTIMES = ("torch", "onnxruntime", "onnxruntime-int8")
+GOAL = {"within_10pct": 0.90, "spearman": 0.95}
 
 
 def log(message: str) -> None:
@@ -40,139 +42,132 @@ def log(message: str) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--space", default="fbnet-cifar10")
-    p.add_argument("--profile", help="use this profile instead of profiling now")
-    p.add_argument("--archs", type=int, default=50, help="random architectures to measure (default 50)")
-    p.add_argument("--calib", type=int, default=10, help="networks used to fit the calibration (default 10)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--clock", choices=CLOCKS, default="cpu",
-                   help="clock of the profile's main table (default cpu: this machine is shared; all are reported)")
-    p.add_argument("--statistic", choices=STATS, default="min", help="statistic of the profile's main table (default min)")
-    p.add_argument("--save-profile", help="write the profile with its [calibration] section here")
-    p.add_argument("--dump", help="write the per-architecture sums and measurements (JSON) here")
+    p.add_argument("--width-mult", type=float, default=1.0)
+    p.add_argument("--runtimes", default=",".join(RUNTIMES), help=f"comma-separated, of {', '.join(RUNTIMES)}, torch-int8")
+    p.add_argument("--archs", type=int, default=50, help="random architectures measured whole (default 50)")
+    p.add_argument("--calib", type=int, default=12, help="whole networks the profile measures for its calibration (default 12)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--clock", choices=("wall", "cpu"), default="cpu", help="default cpu: this machine is shared")
+    p.add_argument("--statistic", choices=("p50", "min"), default="min")
+    p.add_argument("--min-runs", type=int, default=50)
+    p.add_argument("--min-time", type=float, default=0.2)
+    p.add_argument("--quick", action="store_true", help="width 0.25, 8 networks, few runs: checks the bench end to end")
+    p.add_argument("--keep-profiles", help="folder to keep the profiles in")
     return p.parse_args(argv)
 
 
-def make_profile(args: argparse.Namespace, folder: Path) -> tuple[DeviceProfile, float | None]:
-    if args.profile:
-        return load_profile(args.profile), None
-    out = folder / "local.toml"
-    bench = BenchOptions(threads=args.threads, clock=args.clock, statistic=args.statistic)
-    req = ProfileRequest(ConnectOptions("local"), out, space=args.space, bench=bench)
-    start = time.monotonic()
-    profile_target(req, lambda e: log(f"profile [{e.done}/{e.total}] {e.key}") if e.done % 40 == 0 or e.message else None)
-    return load_profile(out), time.monotonic() - start
+def bench_options(args: argparse.Namespace, label: str) -> BenchOptions:
+    runtime, _, precision = label.partition("-")
+    return BenchOptions(
+        threads=1,
+        warmup_runs=5 if not args.quick else 1,
+        warmup_s=0.05 if not args.quick else 0,
+        min_runs=args.min_runs,
+        min_s=args.min_time,
+        max_s=5.0 if not args.quick else 1.0,
+        clock=args.clock,
+        statistic=args.statistic,
+        runtime=runtime,
+        precision=precision or "fp32",
+    )
 
 
 def random_archs(profile: DeviceProfile, count: int, seed: int) -> list[list[int]]:
     rng = random.Random(seed)
+    return [[rng.choice(layer.allowed) for layer in profile.space().layers] for _ in range(count)]
+
+
+def measure_networks(profile: DeviceProfile, archs: list[list[int]], bench: BenchOptions, folder: Path) -> list[dict]:
+    """Every architecture exported for the runtime and timed in one agent run (two interleaved rounds each)."""
     space = profile.space()
-    return [[rng.choice(layer.allowed) for layer in space.layers] for _ in range(count)]
-
-
-def bench_of(profile: DeviceProfile) -> BenchOptions:
-    m = profile.measurement
-    return BenchOptions(int(m.get("threads", 1)), int(m.get("warmup_runs", 5)), float(m.get("warmup_s", 0.05)),
-                        int(m.get("min_runs", 50)), float(m.get("min_s", 0.2)), float(m.get("max_s", 5.0)),
-                        int(m.get("batch", 1)), str(m.get("jit", "freeze")), str(m.get("clock", "wall")), str(m.get("statistic", "p50")))
-
-
-def measure_networks(profile: DeviceProfile, archs: list[list[int]], folder: Path) -> dict[tuple[str, str], list[float]]:
-    """Export every architecture as TorchScript and time them all in one agent run."""
-    import torch
-
-    from hanna_tui.export import export_torchscript
-
-    torch.set_num_threads(1)  # tracing only; more threads on a busy 2-core machine just stall
-    from hanna_tui.space.blocks import ChildNet
-
-    space = profile.space()
-    shape = list(profile.input_shape)
     models = []
     for i, choices in enumerate(archs):
-        path = export_torchscript(ChildNet(space, choices).eval(), shape, folder / f"arch{i:03d}.ts")
-        models.append({"name": f"arch{i:03d}", "model_path": str(path), "input_shape": shape})
-        if (i + 1) % 10 == 0:
-            log(f"exported {i + 1}/{len(archs)}")
+        art = network_artifact(space, choices, bench, folder, f"arch{i:03d}")
+        models.append({"name": f"arch{i:03d}", "model_path": str(art.path), "input_shape": art.input_shape})
     log(f"exported {len(models)} networks; measuring")
     session = AgentSession(LocalTarget())
     session.ensure_agent()
-    bench = bench_of(profile)
-    job = {"mode": "model", "models": models, "bench": asdict(bench)}
-
-    def on_event(event: dict) -> None:
-        if event.get("event") == "model" and event["done"] % 10 == 0:
-            log(f"measured {event['done']}/{event['total']}")
-
-    doc = session.run_job(job, 120 + len(models) * (3 * bench.max_s + 5), on_event)
-    return {(clock, stat): [record[clock][stat] for record in doc["models"]] for clock in CLOCKS for stat in STATS}
+    doc = session.run_job({"mode": "model", "models": models, "bench": asdict(bench)}, 300 + len(models) * (3 * bench.max_s + 5))
+    return doc["models"]
 
 
 def scores(predicted: list[float], measured: list[float]) -> dict[str, float]:
-    return {"mape_pct": round(mape(predicted, measured), 2), "within_10pct": round(within(predicted, measured), 3),
-            "spearman": round(spearman(predicted, measured), 4), "n": len(measured)}
-
-
-def lut_sums(profile: DeviceProfile, archs: list[list[int]], clock: str, stat: str) -> list[float]:
-    """Sum of the block statistics of one clock (the profile keeps both clocks and stats as extra tables)."""
-    table = profile.extra[f"latency_{clock}_{stat}"].in_base_units()
-    return [sum(table[i][c] for i, c in enumerate(choices)) for choices in archs]
-
-
-def fidelity(profile: DeviceProfile, archs: list[list[int]], measured: list[float], clock: str, stat: str, k: int) -> tuple[dict, Calibration]:
-    sums = lut_sums(profile, archs, clock, stat)
-    m = profile.measurement
-    suffix = "" if stat == "p50" else "_min"
-    stem_head = (float(m.get(f"stem_{clock}{suffix}_ms", 0)) + float(m.get(f"head_{clock}{suffix}_ms", 0))) / 1e3
-    cal = fit_linear(sums[:k], measured[:k])
-    held_sums, held = sums[k:], measured[k:]
-    params = [weight_params(profile.space(), c) / 1e6 for c in archs]
-    a, b, c = fit_two(sums[:k], params[:k], measured[:k])
-    two = [a * s + b * p + c for s, p in zip(held_sums, params[k:], strict=True)]
     return {
+        "within_10pct": round(within(predicted, measured), 3),
+        "spearman": round(spearman(predicted, measured), 4),
+        "mape_pct": round(mape(predicted, measured), 2),
+    }
+
+
+def one_runtime(args: argparse.Namespace, label: str, folder: Path) -> dict:
+    bench = bench_options(args, label)
+    out = folder / f"local-{label}.toml"
+    width = 0.25 if args.quick else args.width_mult
+    start = time.monotonic()
+    req = ProfileRequest(ConnectOptions("local"), out, space=args.space, width_mult=width, bench=bench, calib_networks=args.calib)
+    profile_target(req, lambda e: log(f"{label} profile {e.message}") if e.message else None)
+    profile_s = time.monotonic() - start
+    profile = load_profile(out)
+    archs = random_archs(profile, args.archs, args.seed)
+    records = measure_networks(profile, archs, bench, folder / label)
+    stat = bench.statistic
+    measured = [r["latency"][stat] for r in records]
+    rounds = [[r["rounds"][k][stat] for r in records] for k in (0, 1)]
+    table = profile.latency_s()
+    sums = [sum(table[i][c] for i, c in enumerate(a)) for a in archs]
+    cal = from_profile(profile)
+    networks = profile.calibration.get("networks", [])
+    calib_archs = [[int(c) for c in n.split(",")] for n in networks]
+    calib_measured = [v / 1e3 for v in profile.calibration.get("networks_ms", [])]
+    linear = fit_linear([sum(table[i][c] for i, c in enumerate(a)) for a in calib_archs], calib_measured)
+    repeat = sorted(r["repeatability"][stat] for r in records)
+    return {
+        "profile_s": round(profile_s, 1),
         "measured_ms": {"min": round(min(measured) * 1e3, 3), "max": round(max(measured) * 1e3, 3)},
         "plain_sum": scores(sums, measured),
-        "sum_plus_stem_head": scores([s + stem_head for s in sums], measured),
-        "plain_sum_heldout": scores(held_sums, held),
-        "calibrated_heldout": scores([cal.predict(s) for s in held_sums], held),
-        "calibration": {"fitted_on": k, "scale": round(cal.scale, 4), "offset_ms": round(cal.offset_s * 1e3, 4)},
-        "calibrated_with_weights_heldout": scores(two, held),
-        "weights_term": {"scale": round(a, 4), "ms_per_mparam": round(b * 1e3, 4), "offset_ms": round(c * 1e3, 4)},
-    }, cal
+        "linear_calibration": scores([linear.predict(s) for s in sums], measured),
+        "calibrated": scores([cal.predict_arch(table, a) for a in archs], measured) if cal else None,
+        "repeatability": {
+            "median_round_diff": round(repeat[len(repeat) // 2], 4),
+            "max_round_diff": round(repeat[-1], 4),
+            "round1_vs_round2": scores(rounds[0], rounds[1]),
+        },
+        "blocks_repeatability_median": profile.measurement.get("repeatability_median"),
+        "calibration_networks": len(calib_archs),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="lut-fidelity-") as tmp:
-        folder = Path(tmp)
-        profile, profile_s = make_profile(args, folder)
-        archs = random_archs(profile, args.archs, args.seed)
-        measured = measure_networks(profile, archs, folder)
-    result = {
+    if args.quick:
+        args.archs, args.calib, args.min_runs, args.min_time = min(args.archs, 8), min(args.calib, 4), 3, 0.0
+    labels = [r.strip() for r in args.runtimes.split(",") if r.strip()]
+    unknown = [r for r in labels if r not in (*RUNTIMES, "torch-int8")]
+    if unknown:
+        sys.stderr.write(f"lut_fidelity: --runtimes: unknown {', '.join(unknown)}\n")
+        return 2
+    result: dict = {
         "bench": "lut_fidelity",
-        "space": profile.space_name,
-        "device": profile.device_name,
-        "profile_s": round(profile_s, 1) if profile_s is not None else None,
-        "blocks": sum(len(layer.allowed) for layer in profile.space().layers),
-        "archs": len(archs),
-        "threads": int(profile.measurement.get("threads", 1)),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "space": args.space,
+        "width_mult": 0.25 if args.quick else args.width_mult,
+        "archs": args.archs,
+        "clock": args.clock,
+        "statistic": args.statistic,
+        "threads": 1,
+        "quick": args.quick,
+        "load_avg_1m_start": round(os.getloadavg()[0], 2),
+        "runtimes": {},
     }
-    cals = {}
-    for clock in CLOCKS:
-        for stat in STATS:
-            result[f"{clock}_{stat}"], cals[clock, stat] = fidelity(profile, archs, measured[clock, stat], clock, stat, args.calib)
-    main = str(profile.measurement.get("clock", "wall")), str(profile.measurement.get("statistic", "p50"))
-    if main[1] in STATS:
-        headline = result[f"{main[0]}_{main[1]}"]
-        result["headline"] = {"table": f"{main[0]}_{main[1]}", "plain_sum": headline["plain_sum"], "calibrated_heldout": headline["calibrated_heldout"]}
-        if args.save_profile:  # the calibration of the profile's own table
-            profile.calibration = cals[main].to_dict()
-            save_profile(profile, args.save_profile)
-    if args.dump:
-        raw = {"archs": archs, "measured": {f"{c}_{st}": v for (c, st), v in measured.items()},
-               "sums": {f"{c}_{st}": lut_sums(profile, archs, c, st) for c in CLOCKS for st in STATS}}
-        Path(args.dump).write_text(json.dumps(raw))
+    with tempfile.TemporaryDirectory(prefix="lut-fidelity-") as tmp:
+        folder = Path(args.keep_profiles) if args.keep_profiles else Path(tmp)
+        for label in labels:
+            log(f"runtime {label}")
+            result["runtimes"][label] = one_runtime(args, label, folder)
+    result["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+    result["goal"] = GOAL
+    result["goal_met"] = {
+        label: bool(r["calibrated"]) and all(r["calibrated"][k] >= v for k, v in GOAL.items()) for label, r in result["runtimes"].items()
+    }
     print(json.dumps(result))
     return 0
 
