@@ -4,7 +4,7 @@
     [base]    config = "a search config file" (optional) and the search config sections
               [base.run] [base.space] [base.profile] [base.knobs] [base.data] [base.search]
     [train]   enabled, epochs, device, data, extra_args          (optional step)
-    [deploy]  enabled, targets = ["local", "pi@host"], energy, extra_args   (optional step)
+    [deploy]  enabled, targets = ["local", "pi@host"], energy, runtime, precision, extra_args   (optional step)
     [sweep]   grid = {alpha = [...], beta = [...]}  (cartesian product) and/or
               [[sweep.settings]] tables (name = "label", then knob names or dotted keys)
 
@@ -59,6 +59,8 @@ class DeployStep:
     targets: list[str] = field(default_factory=list)
     energy: str = ""
     extra_args: list[str] = field(default_factory=list)
+    runtime: str = "torch"  # torch | onnxruntime (hanna-tui deploy --runtime)
+    precision: str = "fp32"  # fp32 | int8
 
 
 @dataclass
@@ -207,6 +209,8 @@ def _check_deploy(deploy: DeployStep, source: str) -> None:
         raise ConfigError(source, "deploy.targets", 'expected a non-empty list of targets ("local" or an SSH target)')
     if len(set(deploy.targets)) != len(deploy.targets):
         raise ConfigError(source, "deploy.targets", "expected each target once")
+    if deploy.runtime not in ("torch", "onnxruntime") or deploy.precision not in ("fp32", "int8"):
+        raise ConfigError(source, "deploy.runtime", f'expected runtime "torch" or "onnxruntime" and precision "fp32" or "int8", got {deploy.runtime!r}, {deploy.precision!r}')
 
 
 # ---------------------------------------------------------------- sweeps
