@@ -145,7 +145,8 @@ def solve(a: list[list[float]], b: list[float]) -> list[float] | None:
 
 
 def calibration_archs(space: SearchSpace, count: int, seed: int = 0) -> list[list[int]]:
-    """Networks to measure whole: one per candidate (that candidate wherever allowed), then seeded random ones.
+    """Networks to measure whole: one per candidate (that candidate wherever allowed), then seeded random ones
+    with a share of skip layers from 0 to 80 %.
 
     The one-candidate networks make each candidate's scale identifiable with few networks.
     """
@@ -155,8 +156,14 @@ def calibration_archs(space: SearchSpace, count: int, seed: int = 0) -> list[lis
     for cand in range(len(CANDIDATES)):
         archs.append([cand if cand in layer.allowed else layer.allowed[0] for layer in space.layers])
     rng = random.Random(seed)
-    while len(archs) < count:
-        archs.append([rng.choice(layer.allowed) for layer in space.layers])
+    while len(archs) < count:  # random ones from sparse (mostly skip) to dense, so the fit spans what searches pick
+        p_skip = 0.8 * (len(archs) - len(CANDIDATES)) / max(1, count - len(CANDIDATES) - 1)
+        archs.append(
+            [
+                SKIP if SKIP in layer.allowed and rng.random() < p_skip else rng.choice([c for c in layer.allowed if c != SKIP])
+                for layer in space.layers
+            ]
+        )
     return archs[:count]
 
 
