@@ -442,7 +442,7 @@ def find_target_profile(
 ) -> DeviceProfile | None:
     """A profile of this board and runtime for this network: calibrated ones first, then the newest file."""
     paths = [Path(first)] if first else []
-    for folder in folders if folders is not None else profile_folders():
+    for folder in folders if folders is not None else [*profile_folders(), shipped_profiles_dir()]:
         if folder.is_dir():
             paths += sorted(folder.glob("*.toml"), key=lambda p: p.stat().st_mtime, reverse=True)
     found: list[DeviceProfile] = []

@@ -131,3 +131,17 @@ def test_weight_params_match_the_torch_blocks_and_two_term_fit():
             assert block_params(space, layer.index, cand) == expected
     a, b, c = fit_two([1, 2, 3, 4], [1, 0, 1, 0], [3, 3, 7, 7])
     assert (a, b, c) == (pytest.approx(2), pytest.approx(2), pytest.approx(-1))
+
+
+def test_a_raspberry_pi_3b_finds_the_shipped_profile(tmp_path, monkeypatch):
+    from hanna_tui.profiles import Network, find_target_profile
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HANNA_PROFILES", str(tmp_path / "none"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    pi = {"model": "Raspberry Pi 3 Model B Rev 1.2", "cpu": "ARMv7 Processor rev 4 (v7l)", "machine": "armv7l"}
+    network = Network("fbnet-cifar10", 1.0, 32, 10)
+    assert find_target_profile(pi, "torch", network).device_name == "rpi3b"
+    assert find_target_profile(pi, "onnxruntime", network) is None  # the paper timed torch only
+    assert find_target_profile(dict(pi, model="Raspberry Pi 4 Model B Rev 1.4"), "torch", network) is None
+    assert find_target_profile(pi, "torch", Network("fbnet-cifar10", 0.25, 32, 10)) is None
