@@ -858,7 +858,8 @@ def find_run(ref: str, root: str | os.PathLike | None = None) -> Run:
     base = runs_root(root)
     if (base / ref / "run.json").is_file():
         return Run(base / ref)
-    matches = [p for p in base.glob(f"{ref}*") if (p / "run.json").is_file()] if base.is_dir() else []
+    is_id = bool(ref) and "/" not in ref and not any(c in ref for c in "*?[")  # a path is no id prefix
+    matches = [p for p in base.glob(f"{ref}*") if (p / "run.json").is_file()] if is_id and base.is_dir() else []
     if len(matches) == 1:
         return Run(matches[0])
     if len(matches) > 1:

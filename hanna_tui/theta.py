@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import random
-from pathlib import Path
 
 from .errors import ConfigError
 from .fsutil import atomic_write_text
@@ -49,12 +48,14 @@ def parse_theta(text: str, space: SearchSpace, source: str = "<theta>") -> Theta
 
 
 def read_theta(path: str | os.PathLike, space: SearchSpace) -> Theta:
+    from .fsutil import Unreadable, read_text
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(path, 1 << 20)  # a regular file of at most 1 MB (never a FIFO or a device)
     except FileNotFoundError:
         raise ConfigError(str(path), None, "theta file not found (expected 22 lines of 9 numbers)") from None
-    except (IsADirectoryError, UnicodeDecodeError):
-        raise ConfigError(str(path), None, "not a text file (expected 22 lines of 9 numbers)") from None
+    except Unreadable as exc:
+        raise ConfigError(str(path), None, f"{exc.reason} (expected 22 lines of 9 numbers)") from None
     return parse_theta(text, space, str(path))
 
 

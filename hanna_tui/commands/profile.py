@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -42,6 +43,9 @@ def run(args) -> int:
     out = Path(args.out)
     if out.is_dir():
         raise UserError(f"--out {out}: is a directory (expected a .toml file path)")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir() or not os.access(folder, os.W_OK):  # checked before measuring, not after
+        raise UserError(f"--out {out}: {folder} is not a writable folder (expected a path where the profile can be written)")
     req = ProfileRequest(
         connect=connect_from_args(args),
         out=out,

@@ -186,8 +186,10 @@ def _config_timeout(value: str | None, text: str) -> float:
 
 def _split_port(rest: str, text: str) -> tuple[str, int]:
     if rest.startswith("["):  # [v6addr]:port
-        host, _, tail = rest[1:].partition("]")
-        port_text = tail[1:] if tail.startswith(":") else ""
+        host, bracket, tail = rest[1:].partition("]")
+        if not bracket or (tail and not tail.startswith(":")):
+            raise UserError(f"--target {text!r}: expected [IPv6-ADDRESS] or [IPv6-ADDRESS]:PORT after the user")
+        port_text = tail[1:]
     elif rest.count(":") == 1:
         host, port_text = rest.split(":")
     else:

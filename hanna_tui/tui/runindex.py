@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fsutil import read_increment
-from ..store import WATCHED, Run, RunSummary, is_run_dir, runs_root, summarize
+from ..store import RUN_FILE, WATCHED, Run, RunSummary, is_run_dir, runs_root, summarize
 
 ACTIVE_STATES = ("queued", "running", "interrupted")
 FULL_EVERY = 30  # ticks between full rescans (finished runs can still gain a deploy result or a training)
@@ -86,7 +86,7 @@ class RunIndex:
         for item in scan:
             if not item.is_dir():
                 continue
-            if not is_run_dir(item.path):
+            if not is_run_dir(item.path) and not os.path.lexists(os.path.join(item.path, RUN_FILE)):  # a broken run.json is a marked row
                 self._pending = True
                 continue
             seen.add(item.name)

@@ -11,6 +11,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SystemCommand
@@ -193,8 +194,8 @@ class RunsScreen(FollowingScreen):
             return
         s = self.hanna_app.index.get(self.detail.run.id)
         status = self.detail.run.status()
-        latest = status.get("latest") or {}
-        parts = [f"[b]{self.detail.run.id}[/b]", s.state if s else status.get("state", "?")]
+        latest = status.get("latest") if isinstance(status.get("latest"), dict) else {}  # hostile files: see tests/hostile
+        parts = [f"[b]{escape(self.detail.run.id)}[/b]", escape(s.state if s else str(status.get("state", "?")))]
         if s is not None and s.proxy:
             parts.append("[magenta]proxy search[/magenta]")
         for key, label in (("loss", "loss"), ("ce", "CE"), ("temperature", "T")):
@@ -206,7 +207,7 @@ class RunsScreen(FollowingScreen):
             epochs = f" {s.train_epoch}/{s.train_total_epochs}" if s.train_total_epochs else ""
             parts.append(f"training {s.train_state}{epochs}" + (f" top-1 {fmt.pct(s.top1)}" if s.top1 is not None else ""))
         if status.get("error"):
-            parts.append(f"[red]{status['error']}[/red]")
+            parts.append(f"[red]{escape(str(status['error']))}[/red]")
         self.query_one("#run-info", Static).update(Text.from_markup("  ".join(parts)))
 
     def budget_keys(self) -> tuple[str, ...]:
