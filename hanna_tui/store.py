@@ -13,6 +13,8 @@
                               metrics.jsonl, checkpoint.pt, model.pt, model.json)
     runs/<id>/deploy/*.json   one result per target and time
 
+Permissions: every file of a run directory is created 0600 (owner only), atomic writes and
+appended JSON lines alike (fsutil.FILE_MODE); a symlink is never written through or read.
 Every file is written atomically or appended as whole JSON lines. Other modules reach these files
 through Run's accessors, never by name; runs written by the previous version (baselines trained
 in the run directory itself, `data` as a plain string) read through the same accessors.
