@@ -78,7 +78,7 @@ class ConstraintsSection:
     latency_s: float = 0.0  # seconds (calibrated prediction when the profile has a calibration); 0 = no budget
     energy_j: float = 0.0  # joules; 0 = no budget
     band: float = 0.06  # up to this share below a budget still counts as landing at it
-    step: float = 4.0  # dual-ascent step of the multipliers per theta step
+    step: float = 10.0  # dual-ascent step of the multipliers per theta step
 
     @property
     def active(self) -> bool:

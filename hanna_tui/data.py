@@ -172,6 +172,9 @@ def _imagefolder(cfg: DataSection, size: int, augment: bool, cutout: int) -> Dat
 def split_train_val(ds: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset]:
     """The held-out part (val_fraction) trains theta; the rest trains the weights."""
     n = len(ds)  # type: ignore[arg-type]
+    if val_fraction <= 0:  # the authors' protocol: theta and the weights both train on the whole split
+        every = Subset(ds, list(range(n)))
+        return every, every
     n_val = max(1, int(round(n * val_fraction)))
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 7)).tolist()
     return Subset(ds, perm[n_val:]), Subset(ds, perm[:n_val])
