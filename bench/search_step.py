@@ -8,6 +8,12 @@ sampled mode averages over the random paths it draws. Peak memory: each mode aga
 child process, reporting its peak resident set (VmHWM) and the rise over the resident set
 just before the first step (on CUDA also torch's peak allocated memory).
 Goal (issue 2): sampled >= 6x mixture at batch 64 on fbnet-cifar10, width 1.0, CPU.
+
+Sampled vs plain childnet (issue 14): for each of --paths seeded paths, a sampled supernet step
+that draws that path and a plain training step of the childnet built for it (ChildNet, same
+batch, CE loss, SGD), alternated in rounds so both see the same machine load; the ratio is
+plain seconds over sampled seconds (images/s of sampled over images/s of the childnet).
+Goal: >= 0.9.
 """
 
 from __future__ import annotations
@@ -28,9 +34,11 @@ from hanna_tui.knobs import Knobs  # noqa: E402
 from hanna_tui.nas.loss import search_loss  # noqa: E402
 from hanna_tui.nas.supernet import CostTables, Supernet  # noqa: E402
 from hanna_tui.profiles import load_profile  # noqa: E402
-from hanna_tui.space import get_space  # noqa: E402
+from hanna_tui.space import CANDIDATE_NAMES, get_space  # noqa: E402
+from hanna_tui.space.blocks import childnet_from_arch  # noqa: E402
 
 GOAL = 6.0
+GOAL_OVER_CHILDNET = 0.9
 
 
 def _status_mb(field: str) -> float:
@@ -54,7 +62,9 @@ class Bench:
     def __init__(self, width: float, batch: int, device: str) -> None:
         torch.manual_seed(0)
         self.device = torch.device(device)
+        self.width = width
         space = get_space("fbnet-cifar10", width)
+        self.num_classes = space.num_classes
         profile = load_profile(ROOT / "profiles" / "rpi3b-hanna.toml")
         self.model = Supernet(space).to(self.device).train()
         self.model.set_trainable(weights=True, theta=False)
@@ -75,6 +85,47 @@ class Bench:
     def sync(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize()
+
+    def path_seed(self, k: int) -> None:
+        torch.manual_seed(10_000 + k)  # the k-th path: the same Gumbel draw every time
+
+    def sampled_over_childnet(self, paths: int, steps: int, warmup: int) -> dict:
+        """(plain childnet seconds) / (sampled supernet seconds) over the same paths and batch."""
+        nets = []
+        for k in range(paths):
+            self.path_seed(k)
+            choices = self.model.draw("sampled", len(self.labels), 5.0).choices
+            arch = {"space": "fbnet-cifar10", "width_mult": self.width, "choices": [CANDIDATE_NAMES[c] for c in choices]}
+            net = childnet_from_arch(arch, num_classes=self.num_classes).to(self.device).train()
+            nets.append((net, torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)))
+        sampled_s = plain_s = 0.0
+        for rnd in range(warmup + steps):
+            for k, (net, opt) in enumerate(nets):
+                self.path_seed(k)
+                a = self._timed(lambda: self.step("sampled"))
+                b = self._timed(lambda net=net, opt=opt: self.plain_step(net, opt))
+                if rnd >= warmup:
+                    sampled_s, plain_s = sampled_s + a, plain_s + b
+        n = steps * paths * len(self.labels)
+        return {
+            "sampled_images_per_s": round(n / sampled_s, 2),
+            "childnet_images_per_s": round(n / plain_s, 2),
+            "ratio": round(plain_s / sampled_s, 3),
+            "paths": paths,
+            "steps_per_path": steps,
+        }
+
+    def plain_step(self, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(net(self.images), self.labels).backward()
+        opt.step()
+
+    def _timed(self, fn) -> float:
+        self.sync()
+        started = time.perf_counter()
+        fn()
+        self.sync()
+        return time.perf_counter() - started
 
     def images_per_s(self, mode: str, steps: int, warmup: int) -> float:
         for _ in range(warmup):
@@ -116,6 +167,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6, help="timed sampled-mode steps")
     parser.add_argument("--mixture-steps", type=int, default=3, help="timed mixture-mode steps")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--paths", type=int, default=3, help="paths of the sampled vs plain-childnet comparison")
+    parser.add_argument("--path-steps", type=int, default=3, help="timed steps per path of that comparison")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     parser.add_argument("--child", choices=["mixture", "sampled"], help=argparse.SUPPRESS)
@@ -128,6 +181,7 @@ def main() -> None:
     bench = Bench(args.width, args.batch, args.device)
     sampled = bench.images_per_s("sampled", args.steps, args.warmup)
     mixture = bench.images_per_s("mixture", args.mixture_steps, 1)
+    versus = bench.sampled_over_childnet(args.paths, args.path_steps, 1)
     del bench
     mem = {mode: memory_of(mode, args) for mode in ("mixture", "sampled")}
     ratio = sampled / mixture
@@ -143,6 +197,10 @@ def main() -> None:
         "ratio_sampled_over_mixture": round(ratio, 2),
         "goal_ratio": GOAL,
         "meets_goal": ratio >= GOAL,
+        "sampled_vs_childnet": versus,
+        "ratio_sampled_over_childnet": versus["ratio"],
+        "goal_ratio_over_childnet": GOAL_OVER_CHILDNET,
+        "meets_goal_over_childnet": versus["ratio"] >= GOAL_OVER_CHILDNET,
         "mixture_memory": mem["mixture"],
         "sampled_memory": mem["sampled"],
         "steps": {"sampled": args.steps, "mixture": args.mixture_steps, "warmup": args.warmup},
