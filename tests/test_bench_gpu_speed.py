@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_datacache import write_tree
 
 from hanna_tui.cost import CostModel
 from hanna_tui.profiles import load_profile
 from hanna_tui.space import candidate_index, get_space
-
-from test_datacache import write_tree
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
