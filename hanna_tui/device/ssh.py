@@ -18,6 +18,7 @@ import hashlib
 import os
 import shlex
 import socket
+import stat
 import sys
 import time
 import uuid
@@ -220,7 +221,11 @@ class KnownHosts:
     def load(cls, path: str) -> KnownHosts:
         keys, revoked, skipped, entries = paramiko.HostKeys(), set(), [], []
         try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
+            # O_NONBLOCK + S_ISREG: a FIFO or device named as known_hosts is refused, never waited on
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            with open(fd, encoding="utf-8", errors="replace") as handle:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise UserError(f"{path}: known_hosts is not a regular file")
                 lines = handle.read().splitlines()
         except FileNotFoundError:
             return cls(keys, revoked, skipped)

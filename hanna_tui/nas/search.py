@@ -36,7 +36,7 @@ from torch import nn
 from ..config import SearchConfig
 from ..distributed import DistContext, average_gradients, broadcast_module, theta_in_sync
 from ..errors import UserError
-from ..fsutil import atomic_write_bytes
+from ..fsutil import atomic_write_bytes, open_regular
 from ..profiles import DeviceProfile
 from ..runtime import Cancelled, StopFlag, amp_dtype, autocast, pick_device, rng_state, seed_everything, set_rng_state
 from ..sampling import sample_arch, write_arch
@@ -189,12 +189,15 @@ class Search:
 
     def load_checkpoint(self) -> bool:
         path = self.run.checkpoint_path
-        if not path.is_file():
+        try:  # a regular file only: a symlink or FIFO planted as checkpoint.pt is refused, not followed
+            fd, _ = open_regular(path)
+        except FileNotFoundError:
             return False
         try:
             # weights_only: a checkpoint is data (tensors, numbers, strings); a pickle that
             # names any other callable is refused instead of executed.
-            state = torch.load(path, map_location=self.device, weights_only=True)
+            with open(fd, "rb") as handle:
+                state = torch.load(handle, map_location=self.device, weights_only=True)
         except Exception as exc:  # booby-trapped, torn or foreign
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise UserError(f"{path}: refused to load the checkpoint ({first[:160]}); expected one written by hanna-tui search") from None
