@@ -44,7 +44,13 @@ def run(args) -> int:
     if out.is_dir():
         raise UserError(f"--out {out}: is a directory (expected a .toml file path)")
     folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir() or not os.access(folder, os.W_OK):  # checked before measuring, not after
+    try:  # made and checked before measuring, not after
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"--out {out}: cannot make the folder {folder} ({exc.strerror or exc}); expected a path where the profile can be written"
+        ) from None
+    if not os.access(folder, os.W_OK):
         raise UserError(f"--out {out}: {folder} is not a writable folder (expected a path where the profile can be written)")
     req = ProfileRequest(
         connect=connect_from_args(args),
