@@ -9,7 +9,6 @@ import copy
 import dataclasses
 import fcntl
 import json
-import math
 import os
 import signal
 import socket
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_UNREACHABLE, TargetUnreachable, UserError
-from ..fsutil import atomic_write_json, atomic_write_text, read_json
+from ..fsutil import atomic_write_json, atomic_write_text, json_safe, read_json
 from ..store import now_iso
 from .config import EXECUTORS, BatchConfig, Setting, load_batch_config
 from .executors import LocalExecutor, RayExecutor, cpu_count, ray_available
@@ -235,19 +234,8 @@ class Batch:
             "pareto": front,
             "pareto_basis": PARETO_BASIS,
         }
-        atomic_write_json(self.batch_dir / "summary.json", finite(summary))
+        atomic_write_json(self.batch_dir / "summary.json", json_safe(summary))
         return summary, code
-
-
-def finite(obj: Any) -> Any:
-    """NaN and infinities (a diverged metric) become null so the summary stays strict JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {key: finite(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite(value) for value in obj]
-    return obj
 
 
 def exit_code(outcome: str, records: list[dict[str, Any]]) -> int:
@@ -300,7 +288,7 @@ def run_batch(
         with _term_as_interrupt():
             outcome = batch.execute()
             summary, code = batch.summary(outcome)
-    out.write(json.dumps(finite(summary), indent=2, allow_nan=False, default=str) + "\n")
+    out.write(json.dumps(json_safe(summary), indent=2, allow_nan=False, default=str) + "\n")
     out.flush()
     for line in summary_lines(summary["runs"]):
         batch.reporter.log(line)
