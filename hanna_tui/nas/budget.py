@@ -28,7 +28,6 @@ The module imports no torch at load time: the budget range checks run in the CLI
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..cost import CostModel
@@ -46,31 +45,15 @@ LAMBDA_START = 1.0
 LAMBDA_LIMIT = 50.0
 
 
-@dataclass(frozen=True)
-class Affine:
-    """prediction = scale * LUT sum + offset (the profile's latency calibration; identity otherwise)."""
-
-    scale: float = 1.0
-    offset: float = 0.0
-
-    def predict(self, lut_sum: float) -> float:
-        return self.scale * lut_sum + self.offset
-
-
-def prediction_of(profile: DeviceProfile, kind: str) -> Affine:
-    # CostModel's latency table is already the calibrated one (DeviceProfile.latency_model_s): its sums are predictions
-    return Affine()
-
-
 def budget_range(profile: DeviceProfile, kind: str) -> tuple[float, float] | None:
     """Predicted cost of the cheapest and of the dearest architecture (None: the profile has no such table)."""
     model = CostModel(profile)
     table = model.latency if kind == "lat" else model.energy
     if table is None:
         return None
-    affine = prediction_of(profile, kind)
-    sums = [sum(table[i][c] for i, c in enumerate(model.extreme(table, pick))) for pick in (min, max)]
-    return affine.predict(sums[0]), affine.predict(sums[1])
+    # the CostModel's latency table is already the calibrated one (DeviceProfile.latency_model_s)
+    cheapest, dearest = (sum(table[i][c] for i, c in enumerate(model.extreme(table, pick))) for pick in (min, max))
+    return cheapest, dearest
 
 
 def budgets(constraints: ConstraintsSection) -> dict[str, float]:
@@ -104,7 +87,6 @@ class BudgetController:
         self.step = float(constraints.step)
         self.kinds = list(budgets(constraints))
         self.budget = {kind: value for kind, value in budgets(constraints).items()}
-        self.affine = {kind: prediction_of(profile, kind) for kind in self.kinds}
         tables = {"lat": latency, "ener": energy}
         self.tables = {kind: tables[kind] for kind in self.kinds}
         device = latency.device
@@ -113,10 +95,6 @@ class BudgetController:
     @property
     def active(self) -> bool:
         return bool(self.kinds)
-
-    def _predicted(self, kind: str, lut_sum):
-        a = self.affine[kind]
-        return a.scale * lut_sum + a.offset
 
     def penalty(self, probabilities, masked_theta, update: bool):
         """sum of lambda * side * E[cost] / budget for the loss; with update, one dual-ascent step first.
@@ -136,7 +114,7 @@ class BudgetController:
         side = ((gaps + half) / half).clamp(-1.0, 1.0)  # 0 at the band's centre, +-1 at and beyond its edges
         total = torch.zeros((), device=probabilities.device)
         for i, kind in enumerate(self.kinds):
-            expected = self._predicted(kind, (probabilities.float() * self.tables[kind]).sum())
+            expected = (probabilities.float() * self.tables[kind]).sum()
             total = total + self.lam[i] * side[i] * expected / self.budget[kind]
         return total
 
@@ -145,9 +123,7 @@ class BudgetController:
         import torch
 
         choices = masked_theta.argmax(dim=-1, keepdim=True)
-        return torch.stack(
-            [self._predicted(kind, self.tables[kind].gather(1, choices).sum()) / self.budget[kind] - 1.0 for kind in self.kinds]
-        )
+        return torch.stack([self.tables[kind].gather(1, choices).sum() / self.budget[kind] - 1.0 for kind in self.kinds])
 
     def epoch_record(self, choices: list[int]) -> dict[str, float]:
         """lambda_<c>, gap_<c>, budget_<c>, cost_<c> of the argmax childnet, for the epoch record."""
@@ -155,7 +131,7 @@ class BudgetController:
         lam = self.lam.detach().float().cpu().tolist()
         for i, kind in enumerate(self.kinds):
             table = self.tables[kind]
-            cost = self.affine[kind].predict(sum(float(table[layer, c]) for layer, c in enumerate(choices)))
+            cost = sum(float(table[layer, c]) for layer, c in enumerate(choices))
             out[f"lambda_{kind}"] = lam[i]
             out[f"gap_{kind}"] = cost / self.budget[kind] - 1.0
             out[f"budget_{kind}"] = self.budget[kind]
