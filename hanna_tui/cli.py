@@ -31,6 +31,7 @@ COMMANDS = {
     "train": "Train a run's sampled childnet to full accuracy",
     "baseline": "Train a baseline (MobileNetV2, CondenseNet) as a run",
     "export": "Export a run's model as TorchScript or ONNX",
+    "report": "Write figures of runs (PNG, SVG) with index.md and data.json",
     "tui": "Open the dashboard",
 }
 
