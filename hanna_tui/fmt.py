@@ -72,3 +72,13 @@ def count(value: int | None) -> str:
 
 def short_date(iso: str) -> str:
     return iso[:16].replace("T", " ") if iso else MISSING
+
+
+def printable(text: str) -> str:
+    """text safe for a terminal: control characters (ESC, BEL, CR, newline...) as visible escapes.
+
+    A run id is a folder name, and a folder name can hold a terminal escape sequence.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)

@@ -178,6 +178,13 @@ def json_safe(value: Any) -> Any:
 # writing
 
 
+def _naming(exc: BaseException, path: str | os.PathLike) -> BaseException:
+    """A write error that names no file (ENOSPC from write(2)) gets the target's name, for the one-line message."""
+    if type(exc) is OSError and exc.filename is None and exc.errno is not None:
+        return OSError(exc.errno, exc.strerror, str(path))
+    return exc
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write to a temp file in the same directory, fsync, then rename over the target.
 
@@ -194,12 +201,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise
+        raise _naming(exc, path) from None
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -231,12 +238,12 @@ def append_jsonl(path: str | os.PathLike, record: dict[str, Any]) -> None:
         if written != len(line):
             os.ftruncate(fd, st.st_size)
             raise OSError(errno.ENOSPC, "short write (disk full?)", str(path))
-    except OSError:
+    except OSError as exc:
         try:
             os.ftruncate(fd, st.st_size)
         except (OSError, UnboundLocalError):
             pass
-        raise
+        raise _naming(exc, path) from None
     finally:
         os.close(fd)
 

@@ -70,8 +70,7 @@ WATCHED = (RUN_FILE, STATUS_FILE, ARCH_FILE, f"{TRAIN_DIR}/{STATUS_FILE}", DEPLO
 # run.json: the same keys for every run of a kind, whichever front end started it
 COMMON_META_KEYS = ("id", "kind", "name", "created", "origin", "data")
 META_KEYS = {
-    "search": COMMON_META_KEYS
-    + ("knobs", "loss_form", "space", "width_mult", "mode", "device", "profile", "profile_hash", "proxy"),
+    "search": COMMON_META_KEYS + ("knobs", "loss_form", "space", "width_mult", "mode", "device", "profile", "profile_hash", "proxy"),
     "baseline": COMMON_META_KEYS + ("model", "variant", "label", "num_classes", "input_size"),
 }
 ORIGINS = ("cli", "tui", "batch")
@@ -229,8 +228,12 @@ class Run:
         if status.get("pid") != me.pid or status.get("host") != me.host:
             fields.update(pid=me.pid, host=me.host, pid_start=me.start_ticks)
         return self.update_status(
-            state="running", started=status.get("started") or now_iso(), resumed=now_iso() if resumed else None,
-            ended=None, error=None, **fields,
+            state="running",
+            started=status.get("started") or now_iso(),
+            resumed=now_iso() if resumed else None,
+            ended=None,
+            error=None,
+            **fields,
         )
 
     def mark_ended(self, state: str, error: str | None = None, **fields: Any) -> dict[str, Any]:
@@ -414,7 +417,14 @@ class LockRecord:
 
     def to_dict(self) -> dict[str, Any]:
         p = self.process
-        return {"pid": p.pid, "host": p.host, "pid_start": p.start_ticks, "since": self.since, "purpose": self.purpose, "argv": sys.argv[:8]}
+        return {
+            "pid": p.pid,
+            "host": p.host,
+            "pid_start": p.start_ticks,
+            "since": self.since,
+            "purpose": self.purpose,
+            "argv": sys.argv[:8],
+        }
 
     @classmethod
     def read(cls, path: Path) -> LockRecord | None:
@@ -488,8 +498,12 @@ class RunLock:
                 os.close(fd)
                 continue
             record = LockRecord(ProcessRecord.current(), now_iso(), self.purpose)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, (json.dumps(record.to_dict()) + "\n").encode("utf-8"), 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, (json.dumps(record.to_dict()) + "\n").encode("utf-8"), 0)
+            except OSError as exc:  # a full disk: no room even for who holds the lock
+                os.close(fd)
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
             self._fd = fd
             return self
         raise RunBusy(f"{path}: the lock keeps changing hands; try again")
@@ -540,9 +554,22 @@ def upgrade_meta(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 _META_DEFAULTS: dict[str, Any] = {
-    "origin": "cli", "data": {}, "knobs": {}, "loss_form": "", "space": "", "width_mult": None, "mode": "",
-    "device": "", "profile": "", "profile_hash": "", "model": "", "variant": "", "label": "",
-    "num_classes": None, "input_size": None, "proxy": None,
+    "origin": "cli",
+    "data": {},
+    "knobs": {},
+    "loss_form": "",
+    "space": "",
+    "width_mult": None,
+    "mode": "",
+    "device": "",
+    "profile": "",
+    "profile_hash": "",
+    "model": "",
+    "variant": "",
+    "label": "",
+    "num_classes": None,
+    "input_size": None,
+    "proxy": None,
 }
 
 
@@ -579,6 +606,11 @@ def lead_process() -> bool:
     """Rank 0 of a torchrun job, or the only process: the one that holds the run's lock (known
     from the environment, before torch is imported)."""
     return os.environ.get("RANK", "0") in ("", "0")
+
+
+def run_folders(base: str | os.PathLike) -> list[os.DirEntry]:
+    """The folders under a runs root that may be runs; hidden ones (a dot first) are left out."""
+    return [e for e in os.scandir(base) if not e.name.startswith(".") and e.is_dir()]
 
 
 def is_run_dir(path: str | os.PathLike) -> bool:
@@ -669,7 +701,11 @@ class RunSummary:
 def summarize(run: Run) -> RunSummary:
     """The summary of one run, whatever its files hold: a file that cannot be used (not JSON, a
     link, a FIFO, too large, binary) gives state "unreadable" and error "unreadable: FILE: REASON";
-    a field of the wrong type reads as absent. Never raises for what is inside the directory."""
+    a field of the wrong type reads as absent. Never raises for what is inside the directory.
+    A run directory that is itself a symbolic link is not followed (it could point anywhere)."""
+    if run.path.is_symlink():
+        reason = "unreadable: .: is a symbolic link (a run directory is not followed; use the folder it names)"
+        return RunSummary(id=run.id, path=str(run.path), kind="search", name=_text(run.id), state="unreadable", created="", error=reason)
     reading = _Reading(run.path)
     meta = reading.table(run.meta_path)
     status = reading.table(run.status_path)
@@ -830,8 +866,8 @@ def _state_of(run: Run, status: dict[str, Any]) -> str:
 
 
 def list_runs(root: str | os.PathLike | None = None, require_dir: bool = False) -> list[RunSummary]:
-    """Every run under the root, running ones first, then newest first; a run whose files are
-    unusable is listed as "unreadable". With require_dir a root that is not a folder is a
+    """Every run under the root (hidden folders left out), running ones first, then newest first;
+    a run whose files are unusable is listed as "unreadable". With require_dir a root that is not a folder is a
     UserError (a missing one is no runs)."""
     from .errors import UserError
 
@@ -841,7 +877,7 @@ def list_runs(root: str | os.PathLike | None = None, require_dir: bool = False) 
             raise UserError(f"{base}: not a directory (expected the runs folder: set HANNA_RUNS or --root)")
         return []
     try:
-        entries = [Path(e.path) for e in os.scandir(base) if e.is_dir() and os.path.lexists(os.path.join(e.path, RUN_FILE))]
+        entries = [Path(e.path) for e in run_folders(base) if os.path.lexists(os.path.join(e.path, RUN_FILE))]
     except OSError as exc:
         raise UserError(f"{base}: cannot list the runs folder ({exc.strerror or exc})") from None
     runs = [summarize(Run(p)) for p in entries]

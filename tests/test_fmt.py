@@ -32,3 +32,8 @@ def test_counts_dominance_and_missing() -> None:
     assert fmt.count(2_300_000) == "2.3M" and fmt.count(61_000) == "61k" and fmt.count(12) == "12"
     assert fmt.dominance(None) == "inf" and fmt.dominance(2.5803) == "2.58"
     assert fmt.num(None) == "-" and fmt.num(0.44931, digits=3) == "0.449"
+
+
+def test_printable_escapes_terminal_controls_and_keeps_the_rest() -> None:
+    assert fmt.printable("20261201-run-é") == "20261201-run-é"
+    assert fmt.printable("a\x1b[2Jb\x07\n") == "a\\x1b[2Jb\\x07\\n"

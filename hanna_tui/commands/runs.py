@@ -30,11 +30,11 @@ def run(args) -> int:
         epoch = f"{r.epoch}/{r.total_epochs}" if r.total_epochs else "-"
         acc = r.top1 if r.top1 is not None else r.search_acc
         print(
-            f"{r.id[:38]:38s} {r.kind[:8]:8s} {r.state:11s} {epoch:>7s} "
+            f"{fmt.printable(r.id)[:38]:38s} {fmt.printable(r.kind)[:8]:8s} {fmt.printable(r.state):11s} {epoch:>7s} "
             + " ".join(f"{k.get(n, float('nan')):5.2f}" if n in k else f"{'-':>5s}" for n in KNOB_NAMES)
             + f" {fmt.latency(r.pred_latency_s):>9s} {fmt.energy(r.pred_energy_j):>9s} {fmt.pct(acc):>6s}"
         )
     for r in runs:
         if r.state == "unreadable":
-            print(f"{r.id}: {r.error}")
+            print(f"{fmt.printable(r.id)}: {fmt.printable(r.error)}")
     return 0

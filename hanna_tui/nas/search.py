@@ -105,7 +105,15 @@ class Search:
     """One search in one run directory. Build with everything validated; then run()."""
 
     def __init__(
-        self, cfg: SearchConfig, run: Run, profile: DeviceProfile, train_set, val_set, test_set, num_classes: int, dist: DistContext | None = None,
+        self,
+        cfg: SearchConfig,
+        run: Run,
+        profile: DeviceProfile,
+        train_set,
+        val_set,
+        test_set,
+        num_classes: int,
+        dist: DistContext | None = None,
         stop: StopFlag | None = None,
     ) -> None:
         from ..space import get_space
@@ -210,7 +218,9 @@ class Search:
             self.w_sched.load_state_dict(state["w_sched"])
             self.scaler.load_state_dict(state["scaler"])
         except (RuntimeError, KeyError, ValueError, EOFError, TypeError) as exc:
-            raise UserError(f"{path}: cannot resume from this checkpoint ({str(exc).splitlines()[0]}); expected one written by the same config") from None
+            raise UserError(
+                f"{path}: cannot resume from this checkpoint ({str(exc).splitlines()[0]}); expected one written by the same config"
+            ) from None
         self.position = Position(**state["position"])
         self.global_step = int(state["global_step"])
         self.best_acc = state["best_acc"]
@@ -340,7 +350,9 @@ class Search:
         lat, ener = self.costs.of_choices(choices)
         self.best_acc = result["acc"] if self.best_acc is None else max(self.best_acc, result["acc"])
         record = {"kind": "epoch", "epoch": epoch + 1, "step": self.global_step, "phase": "eval", "loss": result["ce"], "ce": result["ce"]}
-        record.update({"lat": lat, "ener": ener, "acc": result["acc"], "temperature": self.temperature(epoch), "lr": self.w_opt.param_groups[0]["lr"]})
+        record.update(
+            {"lat": lat, "ener": ener, "acc": result["acc"], "temperature": self.temperature(epoch), "lr": self.w_opt.param_groups[0]["lr"]}
+        )
         record.update({"images_per_s": 0.0, "time": time.time()})
         if self.budget.active:
             record.update(self.budget.epoch_record(choices))
@@ -350,7 +362,9 @@ class Search:
         self.position = Position(epoch + 1, 0, 0)
         self.write_epoch_files(epoch + 1)
         self.update_status(epoch + 1, "eval", 0, record)
-        say(f"epoch {epoch + 1}/{self.cfg.search.epochs}: test acc {result['acc']:.1%} (best {self.best_acc:.1%}), argmax LAT {lat:.4g} s, ENER {ener:.4g} J")
+        say(
+            f"epoch {epoch + 1}/{self.cfg.search.epochs}: test acc {result['acc']:.1%} (best {self.best_acc:.1%}), argmax LAT {lat:.4g} s, ENER {ener:.4g} J"
+        )
 
     def write_epoch_files(self, completed: int) -> None:
         theta = self.model.theta.detach().float().cpu().tolist()
@@ -360,7 +374,10 @@ class Search:
             return
         probs = self.model.probabilities().detach().float().cpu().tolist()
         mask = self.space.mask()
-        self.run.log_theta_image(completed, [[p if ok else float("nan") for p, ok in zip(row, allowed, strict=True)] for row, allowed in zip(probs, mask, strict=True)])
+        self.run.log_theta_image(
+            completed,
+            [[p if ok else float("nan") for p, ok in zip(row, allowed, strict=True)] for row, allowed in zip(probs, mask, strict=True)],
+        )
         write_theta(self.run.theta_epoch_path(completed), theta)
         write_theta(self.run.theta_path, theta)
         arch = sample_arch(theta, self.space, self.profile)
@@ -419,6 +436,24 @@ def say(message: str) -> None:
     sys.stderr.flush()
 
 
+def _record_failure(run, message: str, trace: str) -> str:
+    """Best effort: on a full or read-only disk neither error.log nor status.json can be written.
+
+    The run then stays 'running' with its process gone, which every reader shows as
+    'interrupted': resumable from the last checkpoint (written atomically, so still whole).
+    """
+    try:
+        run.write_error_log(trace)
+        where = f"traceback in {run.error_log_path}"
+    except OSError as exc:
+        where = f"error.log not written: {exc.strerror or exc}"
+    try:
+        run.mark_ended("failed", message)
+    except OSError as exc:
+        where += f"; status not written ({exc.strerror or exc}), the run reads interrupted and resumes with --resume"
+    return where
+
+
 def execute(search: Search, resume: bool) -> int:
     """Run the search as this process; the run's status tells the outcome. Returns the exit code.
 
@@ -446,10 +481,9 @@ def execute(search: Search, resume: bool) -> int:
         say(f"cancelled ({exc}); checkpoint saved, resume with --resume")
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - any failure marks the run failed
-        run.write_error_log(traceback.format_exc())
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        run.mark_ended("failed", message)
-        say(f"hanna-tui: search failed: {message} (traceback in {run.error_log_path})")
+        where = _record_failure(run, message, traceback.format_exc())
+        say(f"hanna-tui: search failed: {message} ({where})")
         return EXIT_RUN_FAILED
     finally:
         search.stop.restore()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fsutil import read_increment
-from ..store import RUN_FILE, WATCHED, Run, RunSummary, is_run_dir, runs_root, summarize
+from ..store import RUN_FILE, WATCHED, Run, RunSummary, is_run_dir, run_folders, runs_root, summarize
 
 ACTIVE_STATES = ("queued", "running", "interrupted")
 FULL_EVERY = 30  # ticks between full rescans (finished runs can still gain a deploy result or a training)
@@ -79,13 +79,11 @@ class RunIndex:
         old = self.entries
         new: dict[str, _Entry] = {}
         try:
-            scan = list(os.scandir(self.base()))
+            scan = run_folders(self.base())
         except OSError:
             scan = []
         self._pending = False
         for item in scan:
-            if not item.is_dir():
-                continue
             if not is_run_dir(item.path) and not os.path.lexists(os.path.join(item.path, RUN_FILE)):  # a broken run.json is a marked row
                 self._pending = True
                 continue

@@ -2,13 +2,18 @@
 
 DataTable measures every cell it is given, so a rebuild of 1,000 rows is fed in chunks: the first
 screenful shows at once and the rest follows on later ticks, keeping the UI responsive.
+A plain string cell is shown as literal text (DataTable would read it as Rich markup, and a run's
+name or folder can hold "[/]" or a terminal escape), so what a file says is what the row shows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.widgets import DataTable
+
+from ..fmt import printable
 
 Row = tuple[str, Sequence[object]]
 FIRST_CHUNK = 40
@@ -59,7 +64,12 @@ def _add(table: DataTable, rows: list[Row]) -> None:
     table._hanna_shown = shown  # type: ignore[attr-defined]
     for key, cells in rows:
         shown[key] = cells
-        table.add_row(*cells, key=key)
+        table.add_row(*map(literal, cells), key=key)
+
+
+def literal(cell: object) -> object:
+    """A string cell as literal text without control characters; other cells as they are."""
+    return Text(printable(cell), end="") if isinstance(cell, str) else cell
 
 
 def _update_cells(table: DataTable, rows: list[Row]) -> None:
@@ -70,7 +80,7 @@ def _update_cells(table: DataTable, rows: list[Row]) -> None:
             continue  # the very same (cached) cells: nothing changed
         shown[key] = cells
         current = table.get_row(key)
-        for col, (old, new) in enumerate(zip(current, cells, strict=False)):
+        for col, (old, new) in enumerate(zip(current, map(literal, cells), strict=False)):
             if old != new:
                 table.update_cell(key, columns[col], new, update_width=True)
 

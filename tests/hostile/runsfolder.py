@@ -175,6 +175,11 @@ RUN_CASES: list[RunCase] = [
     RunCase("metrics-fifo", "unreadable", _fifo("metrics.jsonl"), "metrics.jsonl"),
     RunCase("metrics-dev-zero", "unreadable", _link("metrics.jsonl", "/dev/zero"), "metrics.jsonl"),
     RunCase("metrics-torn-tail", "tolerated", lambda run: (_base(run), open(run / "metrics.jsonl", "a").write('{"kind": "epo'))),
+    RunCase("id-escape-\x1b[2J\x1b]0;pwned\x07", "tolerated", _base),  # a terminal escape in the folder name
+    RunCase("id-markup-[bold]-[red", "tolerated", _base),  # Rich markup in the folder name
+    RunCase("name-markup", "tolerated", _with("run.json", {"name": "[/bold] a closing tag [link=x]", "kind": "[red]search"})),
+    RunCase("error-markup", "tolerated", _status({**GOOD_STATUS, "state": "failed", "error": "[/] boom \x1b[31m"})),
+    RunCase("dir-link", "unreadable", lambda run: (_base(run.parent / ".hidden-run"), run.symlink_to(run.parent / ".hidden-run")), "."),
 ]
 
 

@@ -11,6 +11,7 @@ import pytest
 from hostile_support import run_in_process, run_subprocess, snapshot
 from runsfolder import plant_runs_folder
 
+from hanna_tui import fmt
 from hanna_tui.store import list_runs
 
 
@@ -50,10 +51,12 @@ def test_runs_table_marks_bad_runs_in_a_subprocess(hostile_root) -> None:
     root, cases = hostile_root
     out = run_subprocess(["runs"], {"HANNA_RUNS": str(root)})
     assert out.code == 0 and "Traceback" not in out.stderr, out.stderr
+    assert "\x1b" not in out.stdout and "\x07" not in out.stdout  # a folder name cannot drive the terminal
     for name, case in cases.items():
-        assert name in out.stdout
+        shown = fmt.printable(name)
+        assert shown in out.stdout
         if case.expect == "unreadable":
-            assert f"{name}: unreadable: {case.file}" in out.stdout
+            assert f"{shown}: unreadable: {case.file}" in out.stdout
     json_out = run_subprocess(["runs", "--json"], {"HANNA_RUNS": str(root)})
     assert json_out.code == 0
     _check_rows(json.loads(json_out.stdout), cases)
@@ -95,6 +98,18 @@ def test_dashboard_shows_the_hostile_folder(hostile_root) -> None:
             table.focus()
             for _ in range(len(cases)):  # every row can be selected; no screen breaks on one
                 await pilot.press("down")
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)
+            for cells in (table.get_row(name) for name in cases):  # no cell can drive the terminal or hide its text as markup
+                assert not any("\x1b" in getattr(c, "plain", str(c)) for c in cells)
+            assert any("id-markup-[bold]-[red" in getattr(c, "plain", str(c)) for c in table.get_row("id-markup-[bold]-[red"))
+            app.switch_mode("history")
+            await pilot.pause(0.5)
+            history = app.screen.query_one(DataTable)
+            history.focus()
+            for _ in range(len(cases)):
+                await pilot.press("down")
+                await pilot.pause(0.05)
             await pilot.pause(0.3)
             await pilot.press("q")
 
