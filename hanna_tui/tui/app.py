@@ -57,6 +57,7 @@ class HannaApp(App[int]):
         *(Binding(str(i), f"switch_mode('{mode}')", mode.capitalize(), group=SCREEN_KEYS) for i, mode in enumerate(SCREENS_HELP, 1)),
         *(Binding(f"f{i}", f"switch_mode('{mode}')", mode.capitalize(), show=False) for i, mode in enumerate(SCREENS_HELP, 1)),
         Binding("question_mark", "help", "Help"),
+        Binding("j", "jobs", "Jobs", show=False),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -92,6 +93,7 @@ class HannaApp(App[int]):
     def poll_runs(self) -> None:
         """Follow the run directories in a worker thread (the UI never waits on the disk)."""
         self.children_procs = [p for p in self.children_procs if p.poll() is None]
+        self.watch_jobs()
         if self._polling:
             return
         self._polling = True
@@ -129,6 +131,21 @@ class HannaApp(App[int]):
         if not self.index.entries:
             self.index.refresh(full=True)
         return self.index
+
+    def watch_jobs(self) -> None:
+        """A job seen ended runs its on_end once (the report says where index.md is, say)."""
+        for job in self.jobs:
+            try:
+                job.check_end()
+            except Exception as exc:  # noqa: BLE001 - a job's callback never breaks the polling
+                self.notify(f"{job.label}: {type(exc).__name__}: {exc}", severity="error")
+
+    def action_jobs(self) -> None:
+        """The jobs started here (screens/jobs.JobsDialog): their states, enter stops one."""
+        from .screens.jobs import JobsDialog
+
+        if not isinstance(self.screen, JobsDialog):
+            self.push_screen(JobsDialog(self.jobs))
 
     def track(self, proc: Any) -> None:
         if proc is not None and hasattr(proc, "poll"):

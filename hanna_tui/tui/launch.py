@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 import signal
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -138,9 +139,7 @@ def spawn_detached(cmd: Sequence[str], log_path: Path) -> subprocess.Popen[bytes
     """A process in its own session, output to a log, fewer threads and lower priority than the UI."""
     env = {**os.environ, **WORKER_ENV}
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            list(cmd), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+        proc = subprocess.Popen(list(cmd), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         os.setpriority(os.PRIO_PROCESS, proc.pid, NICE)
     except OSError:
@@ -191,6 +190,31 @@ def start_job(args: Sequence[str], log_path: Path, spawn: Spawner = spawn_detach
     return spawn(cli_command(*args), log_path)
 
 
+def stop_group(proc: object) -> int | None:
+    """SIGTERM to a job's process group (the CLI and whatever it started in that group); the group's id.
+
+    A job started by spawn_detached leads its own session, so its pid is its group's id; a process
+    that is not a group leader (a test's stand-in, say) gets the signal alone, never our own group.
+    """
+    pid = getattr(proc, "pid", None)
+    if isinstance(pid, int) and pid > 0:
+        try:
+            if os.getpgid(pid) == pid and pid != os.getpgrp():
+                os.killpg(pid, signal.SIGTERM)
+                return pid
+        except ProcessLookupError:
+            return None
+        except OSError:
+            pass
+    send = getattr(proc, "send_signal", None)
+    if send is not None:
+        try:
+            send(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    return None
+
+
 def cancel_search(run: Run) -> str:
     """SIGTERM to the run's process, checked to be that process (Run.request_stop); a message for the user."""
     return run.request_stop()
@@ -211,15 +235,145 @@ def sample_run(run: Run) -> tuple[int, str]:
     except OSError as exc:
         return 1, f"{run.arch_path}: cannot write ({exc.strerror or exc})"
     pred = arch["predicted"]
-    return 0, f"{run.id}: {len(arch['choices'])} layers, predicted {pred['latency_s'] * 1e3:.4g} ms, {pred['energy_j'] * 1e3:.4g} mJ\nwrote {run.arch_path}"
+    return (
+        0,
+        f"{run.id}: {len(arch['choices'])} layers, predicted {pred['latency_s'] * 1e3:.4g} ms, {pred['energy_j'] * 1e3:.4g} mJ\nwrote {run.arch_path}",
+    )
+
+
+TAIL_BYTES = 64 * 1024  # the most of a log read at once: a log is followed, never slurped
+
+
+def _open_log(path: Path) -> int | None:
+    """A read-only descriptor of a regular file (a FIFO or device planted at the log's path never blocks us)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def log_tail(path: Path, lines: int = 3) -> str:
+    """The last lines of a log, from at most its last TAIL_BYTES."""
+    fd = _open_log(Path(path))
+    if fd is None:
+        return ""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, TAIL_BYTES, max(0, size - TAIL_BYTES))
     except OSError:
         return ""
+    finally:
+        os.close(fd)
+    text = data.decode("utf-8", errors="replace")
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+class LogFollower:
+    """The new whole lines of a growing log, at most max_bytes read per call.
+
+    A burst larger than that is skipped to its last max_bytes (the screen shows the newest lines, the log
+    keeps them all); a log that shrank (rewritten) is followed from its start again.
+    """
+
+    def __init__(self, path: Path, max_bytes: int = TAIL_BYTES) -> None:
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.offset = 0
+        self.rest = b""
+
+    def read(self) -> list[str]:
+        fd = _open_log(self.path)
+        if fd is None:
+            return []
+        try:
+            size = os.fstat(fd).st_size
+            if size < self.offset:
+                self.offset, self.rest = 0, b""
+            cut = size - self.offset > self.max_bytes
+            if cut:
+                self.offset, self.rest = size - self.max_bytes, b""
+            data = os.pread(fd, self.max_bytes, self.offset)
+        except OSError:
+            return []
+        finally:
+            os.close(fd)
+        self.offset += len(data)
+        *lines, self.rest = (self.rest + data).split(b"\n")
+        if cut and lines:
+            lines = lines[1:]  # the first one begins before what was read
+        if len(self.rest) > self.max_bytes:  # a line with no end in sight: shown as it is
+            lines.append(self.rest)
+            self.rest = b""
+        return [_line(raw) for raw in lines]
+
+    def drain(self) -> list[str]:
+        """Everything left once the writer has ended (still bounded: a few reads), the last line included."""
+        lines: list[str] = []
+        for _ in range(4):
+            new = self.read()
+            if not new:
+                break
+            lines += new
+        if self.rest:
+            lines.append(_line(self.rest))
+            self.rest = b""
+        return lines
+
+
+def _line(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace").rstrip("\r")
+
+
+def last_error(path: Path) -> str:
+    """Why a CLI job failed: its one-line error ('hanna-tui: ...'), else the log's last line."""
+    tail = log_tail(path, 20).splitlines()
+    for line in reversed(tail):
+        if line.startswith("hanna-tui: "):
+            return line.removeprefix("hanna-tui: ")
+    return tail[-1] if tail else "no output (see the log)"
+
+
+BENCH_FLAGS = (
+    ("threads", "--threads"),
+    ("warmup_runs", "--warmup-runs"),
+    ("warmup_s", "--warmup-time"),
+    ("min_runs", "--min-runs"),
+    ("min_s", "--min-time"),
+    ("max_s", "--max-time"),
+    ("batch", "--batch-size"),
+    ("jit", "--jit"),
+    ("runtime", "--runtime"),
+    ("precision", "--precision"),
+)
+# the CLI's defaults of clock and statistic, left out so that `deploy` measures in those of the target's profile
+FOLLOWED = (("clock", "--clock", "wall"), ("statistic", "--statistic", "p50"))
+
+
+def bench_args(bench: object | None) -> list[str]:
+    """The flags of `hanna-tui profile/deploy` for a BenchOptions (None: the command's own defaults)."""
+    if bench is None:
+        return []
+    out: list[str] = []
+    for name, flag in BENCH_FLAGS:
+        out += [flag, str(getattr(bench, name))]
+    for name, flag, default in FOLLOWED:
+        if getattr(bench, name) != default:
+            out += [flag, str(getattr(bench, name))]
+    return out
+
+
+def jobs_log(folder: Path, name: str) -> Path:
+    """A new log file name in a folder of job logs: TIMESTAMP-NAME.log."""
+    from datetime import datetime
+
+    return Path(folder) / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{name}.log"
 
 
 def _profile_or_none(path: str) -> DeviceProfile | None:

@@ -1,16 +1,23 @@
-"""Deploy and profile-a-target screens: pick a run/target, run the device layer in a worker, show progress.
+"""Deploy and profile-a-target screens: pick a run/target, start the CLI as a job, follow its log.
 
 DeployScreen: runs with a model (arch.json or a baseline) on the left, the target form on the
 right (~/.ssh/config hosts listed), a step log, and measured vs predicted latency/energy.
 ProfileTargetScreen: target, space and output file; a progress bar over the blocks of the table.
-Both call the core (hanna_tui.device) from thread workers; nothing here blocks the UI.
+
+Both start `hanna-tui deploy ...` / `hanna-tui profile ...` as detached processes (launch.start_job):
+they are jobs of the dashboard (j lists them, enter stops one: SIGTERM to its process group), they go
+on when the dashboard closes, and the screen follows the job's log (bounded reads in a worker thread)
+and shows the new result or profile when the job ends. No device code (nor torch) runs in the dashboard.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,7 +30,9 @@ from ... import fmt
 from ...errors import UserError
 from ...space import SPACE_NAMES
 from ...store import RunSummary, list_runs, runs_root
+from ..launch import LogFollower, Spawner, bench_args, jobs_log, last_error, spawn_detached, start_job
 from .base import HannaScreen
+from .jobs import Job
 
 ENERGY_CHOICES = [("none", "none"), ("hwmon (INA219/226/3221)", "hwmon"), ("Raspberry Pi 5 PMIC", "pmic"), ("RAPL", "rapl")]
 
@@ -102,22 +111,105 @@ class TargetForm(Vertical):
         if event.select.id == "hosts" and event.value is not Select.BLANK:
             self.query_one("#target", Input).value = str(event.value)
 
-    def connect_options(self):
-        from ...device.profiler import ConnectOptions
-
+    def target(self) -> str:
         target = self.query_one("#target", Input).value.strip()
         if not target:
             raise UserError("enter a target: local, user@host[:port] or an ~/.ssh/config alias")
-        python = self.query_one("#python", Input).value.strip() or None
-        return ConnectOptions(target, python, self.query_one("#tofu", Checkbox).value)
+        return target
 
-    def energy(self):
-        from ...device.energy import parse_energy
+    def cli_args(self) -> list[str]:
+        """--target, --remote-python, --energy, --trust-new-host of `hanna-tui deploy/profile`."""
+        args = ["--target", self.target()]
+        python = self.query_one("#python", Input).value.strip()
+        if python:
+            args += ["--remote-python", python]
+        args += ["--energy", str(self.query_one("#energy", Select).value)]
+        if self.query_one("#tofu", Checkbox).value:
+            args.append("--trust-new-host")
+        return args
 
-        return parse_energy(str(self.query_one("#energy", Select).value))
+
+FOLLOW_S = 0.25  # how often a screen reads its job's log
+PROGRESS_LINE = re.compile(r"^profile: \[\s*(\d+)/(\d+)\](.*)$")  # device.cliargs.stderr_progress
 
 
-class DeployScreen(HannaScreen):
+class FollowsJob:
+    """A screen that starts one CLI job at a time and follows it: log lines as they come, then the end.
+
+    The job goes into the app's jobs list (when the app has one); a screen built again while its job
+    runs (the profile screen, opened again) finds it there by kind and follows it on.
+    """
+
+    JOB_KIND = ""
+    job: Job | None = None
+    busy = False
+    spawn: Spawner | None = None
+
+    def launch_job(self, label: str, args: list[str], log: Path, out: Path | None = None) -> Job | None:
+        try:
+            proc = start_job(args, log, self.spawn or spawn_detached)
+        except OSError as exc:
+            self.notify(f"could not start {label}: {exc.strerror or exc}", title="Job failed", severity="error")  # type: ignore[attr-defined]
+            return None
+        job = Job(label, proc, log, kind=self.JOB_KIND, out=out)
+        jobs = getattr(self.app, "jobs", None)  # type: ignore[attr-defined]
+        if isinstance(jobs, list):
+            jobs.append(job)
+        track = getattr(self.app, "track", None)  # type: ignore[attr-defined]
+        if callable(track):
+            track(proc)
+        self.follow(job)
+        return job
+
+    def follow(self, job: Job) -> None:
+        self.job, self.busy = job, True
+        self.follow_worker(job)
+
+    def running_job(self) -> Job | None:
+        """The newest running job of this kind in the app's list (one started before this screen was built)."""
+        jobs = getattr(self.app, "jobs", None)  # type: ignore[attr-defined]
+        for job in reversed(jobs if isinstance(jobs, list) else []):
+            if getattr(job, "kind", "") == self.JOB_KIND and job.state() == "running":
+                return job
+        return None
+
+    @work(thread=True, exclusive=True, group="job-follow")
+    def follow_worker(self, job: Job) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        follower = LogFollower(job.log)
+        while not worker.is_cancelled:
+            ended = job.code() is not None  # asked before reading: every line written before the end is read
+            lines = follower.read() + (follower.drain() if ended else [])
+            try:
+                if lines:
+                    self.app.call_from_thread(self._job_lines, job, lines)  # type: ignore[attr-defined]
+                if ended:
+                    self.app.call_from_thread(self._job_ended, job)  # type: ignore[attr-defined]
+                    return
+            except RuntimeError:  # the app is gone; the job goes on
+                return
+            time.sleep(FOLLOW_S)
+
+    def _job_lines(self, job: Job, lines: list[str]) -> None:
+        if self.is_attached:  # type: ignore[attr-defined]  # a screen closed meanwhile shows nothing
+            self.job_lines(job, lines)
+
+    def _job_ended(self, job: Job) -> None:
+        if job is self.job:
+            self.busy = False
+        if self.is_attached:  # type: ignore[attr-defined]
+            self.job_ended(job)
+
+    def job_lines(self, job: Job, lines: list[str]) -> None:
+        """New lines of the job's log (UI thread)."""
+
+    def job_ended(self, job: Job) -> None:
+        """The job's process is gone (UI thread): job.state() says done, stopped or exit N."""
+
+
+class DeployScreen(FollowsJob, HannaScreen):
     """Pick a run and a target, deploy, and see measured vs predicted."""
 
     HOME = "#deploy-runs"
@@ -130,12 +222,18 @@ class DeployScreen(HannaScreen):
     DeployScreen RichLog { height: 8; }
     """
 
-    def __init__(self, runs_dir: str | Path | None = None, bench: Any = None) -> None:
+    JOB_KIND = "deploy"
+
+    def __init__(self, runs_dir: str | Path | None = None, bench: Any = None, spawn: Spawner | None = None) -> None:
+        """bench: a device.profiler.BenchOptions passed as the CLI's flags (None: the CLI's defaults);
+        spawn: how the job's process starts (launch.spawn_detached)."""
         super().__init__()
         self.runs_dir = runs_dir
         self.bench = bench
+        self.spawn = spawn
         self.runs: list[RunSummary] = []
         self.busy = False
+        self.job_run: str | None = None  # the run directory the job deploys
 
     def _root(self) -> Path:
         if self.runs_dir:
@@ -161,6 +259,10 @@ class DeployScreen(HannaScreen):
         self.ready = True
         self.action_reload()
         self.action_home()
+        job = self.running_job()
+        if job is not None:
+            self.job_run = str(job.out) if job.out else None
+            self.follow(job)
 
     def runs_changed(self) -> None:
         self.action_reload()
@@ -223,55 +325,60 @@ class DeployScreen(HannaScreen):
         run = self.selected()
         log = self.query_one("#deploy-log", RichLog)
         if self.busy:
-            self.notify("a deployment is already running", severity="warning")
+            self.notify("a deployment is already running (j lists the jobs)", severity="warning")
             return
         if run is None:
             self.notify("pick a run first", severity="warning")
             return
         try:
             form = self.query_one(TargetForm)
-            connect, energy = form.connect_options(), form.energy()
+            target, flags = form.target(), form.cli_args()
         except UserError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.busy = True
-        log.write(f"deploying {run.id} to {connect.target}")
-        self.deploy_worker(run.path, connect, energy)
+        from ...device.deploy import target_slug  # no torch: the slug of the result file's name
 
-    @work(thread=True, exclusive=True, group="deploy")
-    def deploy_worker(self, run_path: str, connect: Any, energy: Any) -> None:
-        from ...device.deploy import DeployRequest, deploy_run
-        from ...device.profiler import BenchOptions
-        from ...store import Run
+        log.write(Text(f"deploying {run.id} to {target}"))
+        logfile = jobs_log(Path(run.path) / "deploy", target_slug(target))  # beside its results (RUN/deploy/*.json)
+        self.job_run = str(run.path)
+        args = ["deploy", str(run.path), *flags, *bench_args(self.bench)]
+        job = self.launch_job(f"deploy {run.id} to {target}", args, logfile, Path(run.path))
+        if job is not None:
+            log.write(Text(f"job started, log {logfile}", style="dim"))
 
-        bench = self.bench or BenchOptions(min_runs=100, min_s=1.0, max_s=30.0, warmup_runs=10, warmup_s=0.5)
-        req = DeployRequest(Run(run_path), connect, bench, energy)
-        try:
-            _, result = deploy_run(req, lambda msg: self.app.call_from_thread(self.step, msg))
-        except UserError as exc:
-            self.app.call_from_thread(self.finished, None, str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash of the dashboard
-            self.app.call_from_thread(self.finished, None, f"{type(exc).__name__}: {exc}")
-            return
-        self.app.call_from_thread(self.finished, result, "")
-
-    def step(self, message: str) -> None:
-        self.query_one("#deploy-log", RichLog).write(message)
-
-    def finished(self, result: dict | None, error: str) -> None:
-        self.busy = False
+    def job_lines(self, job: Job, lines: list[str]) -> None:
         log = self.query_one("#deploy-log", RichLog)
-        if error:
-            log.write(f"[red]failed:[/red] {error}")
+        for line in lines:
+            if line.strip():
+                log.write(Text(line.removeprefix("deploy: ")))
+
+    def job_ended(self, job: Job) -> None:
+        log = self.query_one("#deploy-log", RichLog)
+        state = job.state()
+        if state == "stopped":
+            log.write(Text("stopped (SIGTERM); nothing was saved", style="yellow"))
+            self.notify(f"{job.label}: stopped", title="Deploy", severity="warning")
+            return
+        if state != "done":
+            error = last_error(job.log)
+            log.write(Text.assemble(("failed: ", "red"), f"{error} ({state})"))
             self.notify(error, title="Deploy failed", severity="error")
             return
-        self.query_one("#deploy-result", Static).update(result_text(result or {}))
-        log.write("[green]done[/green]")
+        from ...store import Run
+
+        results = Run(self.job_run).deploy_results() if self.job_run else []
+        log.write(Text("done", style="green"))
+        self._shown = None  # the list's measured column follows at the app's next poll; the result now
         self.action_reload()
+        selected = self.selected()
+        if results and (selected is None or str(selected.path) == self.job_run):
+            self.query_one("#deploy-result", Static).update(result_text(results[-1]))
+        elif results:
+            measured = results[-1].get("measured", {})
+            self.notify(f"{job.label}: measured {fmt_ms(measured.get('latency_s'))}", title="Deployed")
 
 
-class ProfileTargetScreen(HannaScreen):
+class ProfileTargetScreen(FollowsJob, HannaScreen):
     """Measure a target's lookup tables from the dashboard (the Profiles screen's 'profile a target')."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
@@ -281,11 +388,16 @@ class ProfileTargetScreen(HannaScreen):
     ProfileTargetScreen RichLog { height: 10; }
     """
 
-    def __init__(self, profiles_dir: str | Path | None = None, bench: Any = None) -> None:
+    JOB_KIND = "profile"
+
+    def __init__(self, profiles_dir: str | Path | None = None, bench: Any = None, spawn: Spawner | None = None) -> None:
+        """bench: a device.profiler.BenchOptions passed as the CLI's flags (None: the CLI's defaults)."""
         super().__init__()
         self.profiles_dir = profiles_dir
         self.bench = bench
+        self.spawn = spawn
         self.busy = False
+        self.out: Path | None = None  # the profile the job writes
 
     def _folder(self) -> Path:
         return Path(self.profiles_dir or getattr(self.app, "profiles_path", "profiles"))
@@ -307,6 +419,13 @@ class ProfileTargetScreen(HannaScreen):
             yield RichLog(id="profile-log", markup=True, wrap=True)
         yield Footer()
 
+    def on_mount(self) -> None:
+        job = self.running_job()  # started before esc: back; followed on from its log's tail
+        if job is not None:
+            self.out = job.out
+            self.query_one("#profile-log", RichLog).write(Text(f"following {job.label} (log {job.log})"))
+            self.follow(job)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "profile-go":
             self.start()
@@ -315,65 +434,73 @@ class ProfileTargetScreen(HannaScreen):
         event.stop()
         self.start()
 
-    def request(self):
-        from ...device.deploy import target_slug
-        from ...device.profiler import BenchOptions, ProfileRequest
+    def request(self) -> tuple[str, Path, list[str]]:
+        """(target, output file, the `hanna-tui profile` arguments) of the form; raises UserError."""
+        from ...device.deploy import target_slug  # no torch
 
         form = self.query_one(TargetForm)
-        connect, energy = form.connect_options(), form.energy()
+        target, flags = form.target(), form.cli_args()
         try:
             width = float(self.query_one("#width", Input).value)
         except ValueError:
             raise UserError("width multiplier: expected a number > 0") from None
-        if not width > 0:
+        if not 0 < width < float("inf"):
             raise UserError("width multiplier: expected a number > 0")
-        name = self.query_one("#out", Input).value.strip() or target_slug(connect.target)
-        out = self._folder() / (name if name.endswith(".toml") else f"{name}.toml")
+        name = self.query_one("#out", Input).value.strip() or target_slug(target)
+        out = (self._folder() / (name if name.endswith(".toml") else f"{name}.toml")).resolve()
         space = str(self.query_one("#space", Select).value)
-        return ProfileRequest(connect, out, space, width, self.bench or BenchOptions(), energy)
+        args = ["profile", *flags, "--space", space, "--width-mult", repr(width), "--out", str(out), *bench_args(self.bench)]
+        return target, out, args
+
+    def _logs(self) -> Path:
+        """Job logs: the dashboard's (RUNS/.jobs, beside the baseline and sweep logs), else the profiles folder's .jobs."""
+        index = getattr(self.app, "index", None)
+        if index is not None and hasattr(index, "base"):
+            return Path(index.base()) / ".jobs"
+        return self._folder() / ".jobs"
 
     def start(self) -> None:
         if self.busy:
-            self.notify("profiling is already running", severity="warning")
+            self.notify("profiling is already running (j lists the jobs)", severity="warning")
             return
         try:
-            req = self.request()
+            target, out, args = self.request()
         except UserError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.busy = True
-        self.query_one("#profile-log", RichLog).write(f"profiling {req.connect.target} -> {req.out}")
-        self.profile_worker(req)
+        self.out = out
+        self.query_one("#profile-progress", ProgressBar).update(total=None, progress=0)
+        self.query_one("#profile-log", RichLog).write(Text(f"profiling {target} -> {out}"))
+        job = self.launch_job(f"profile {target} -> {out.name}", args, jobs_log(self._logs(), f"profile-{out.stem}"), out)
+        if job is not None:
+            self.query_one("#profile-log", RichLog).write(Text(f"job started, log {job.log}", style="dim"))
 
-    @work(thread=True, exclusive=True, group="profile")
-    def profile_worker(self, req: Any) -> None:
-        from ...device.profiler import profile_target
-
-        try:
-            profile_target(req, lambda event: self.app.call_from_thread(self.progress, event))
-        except UserError as exc:
-            self.app.call_from_thread(self.finished, str(exc), req.out)
-            return
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash of the dashboard
-            self.app.call_from_thread(self.finished, f"{type(exc).__name__}: {exc}", req.out)
-            return
-        self.app.call_from_thread(self.finished, "", req.out)
-
-    def progress(self, event: Any) -> None:
+    def job_lines(self, job: Job, lines: list[str]) -> None:
         bar = self.query_one("#profile-progress", ProgressBar)
-        bar.update(total=event.total, progress=event.done)
-        if event.message:
-            self.query_one("#profile-log", RichLog).write(f"[yellow]{event.message}[/yellow]")
-        else:
-            lat = f" {event.latency_s * 1e3:.4f} ms" if event.latency_s is not None else ""
-            self.query_one("#profile-status", Static).update(f"[{event.done}/{event.total}] {event.key}{lat}")
-
-    def finished(self, error: str, out: Path) -> None:
-        self.busy = False
         log = self.query_one("#profile-log", RichLog)
-        if error:
-            log.write(f"[red]failed:[/red] {error}")
-            self.notify(error, title="Profiling failed", severity="error")
-        else:
-            log.write(f"[green]wrote {out}[/green]")
+        status = None
+        for line in lines:
+            match = PROGRESS_LINE.match(line)
+            if match:
+                done, total, rest = int(match[1]), int(match[2]), match[3].strip()
+                bar.update(total=total, progress=done)
+                status = f"[{done}/{total}] {rest}"
+            elif line.strip():
+                log.write(Text(line.removeprefix("profile: "), style="yellow"))
+        if status is not None:
+            self.query_one("#profile-status", Static).update(Text(status))
+
+    def job_ended(self, job: Job) -> None:
+        log = self.query_one("#profile-log", RichLog)
+        out = job.out or self.out
+        state = job.state()
+        if state == "done":
+            log.write(Text(f"wrote {out}", style="green"))
             self.notify(f"wrote {out}", title="Profile ready")
+        elif state == "stopped":
+            log.write(Text(f"stopped (SIGTERM); {out} not written (measured blocks kept for a resume)", style="yellow"))
+            self.notify(f"{job.label}: stopped", title="Profiling", severity="warning")
+        else:
+            error = last_error(job.log)
+            log.write(Text.assemble(("failed: ", "red"), f"{error} ({state})"))
+            self.notify(error, title="Profiling failed", severity="error")

@@ -7,6 +7,7 @@ checking them: a wrong number or a missing file is said in the form, nothing is 
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, 
 from textual.widgets.option_list import Option
 
 from ...errors import UserError
+from ..launch import stop_group
 
 
 @dataclass
@@ -223,28 +225,73 @@ def export_form(run_id: str, run_path: str) -> JobForm:
     return JobForm(f"Export the model of {run_id}", fields, ["export", run_path], [("format", fmt)])
 
 
-def report_form(default_out: str) -> JobForm:
+def report_form(default_out: str, selected: str | None, shown: int) -> JobForm:
+    """`hanna-tui report`: of every run shown, or of the selected one; returns [which, output folder]."""
+    choices = [(f"all {shown} runs shown", "all")] + ([(f"the selected run {selected}", "selected")] if selected else [])
+    which = Select(choices, value="all", allow_blank=False, id="job-which", compact=True)
     fields = [Field("out", "output folder", default_out, None, "where the report goes")]
     fields[0].check = lambda t: [t.strip() or default_out]
-    return JobForm("Write a report of the finished runs", fields, [])
+    note = "figures (PNG/SVG) and index.md, written by its own process (hanna-tui report)"
+    return JobForm("Write a report of the runs", fields, [], [("runs", which)], note)
 
 
 @dataclass
 class Job:
-    """A process the dashboard started (the runs it writes follow the run-directory contract)."""
+    """A process the dashboard started (the runs it writes follow the run-directory contract).
+
+    state(): running, done, exit N, or stopped (a stop was asked for from here, or SIGTERM ended it).
+    on_end is called once, on the UI thread, when the app sees the process gone (HannaApp.watch_jobs).
+    """
 
     label: str
     proc: object
     log: Path
+    kind: str = ""  # deploy, profile, report, ... (a screen finds its own running job again by it)
+    out: Path | None = None  # what it writes (a profile, a run directory, a report folder), when known
+    on_end: Callable[[Job], None] | None = None
+    stop_requested: bool = False
+    ended: bool = False
+
+    def code(self) -> int | None:
+        poll = getattr(self.proc, "poll", None)
+        return poll() if poll else 0
 
     def state(self) -> str:
-        poll = getattr(self.proc, "poll", None)
-        code = poll() if poll else 0
-        return "running" if code is None else ("done" if code == 0 else f"exit {code}")
+        code = self.code()
+        if code is None:
+            return "running"
+        if code == 0:
+            return "done"
+        if self.stop_requested or code == -signal.SIGTERM:
+            return "stopped"
+        return f"exit {code}"
+
+    def stop(self) -> str:
+        """SIGTERM to the job's process group; what was done, for the user."""
+        state = self.state()
+        if state != "running":
+            return f"{self.label}: {state}, nothing to stop"
+        self.stop_requested = True
+        group = stop_group(self.proc)
+        where = f"process group {group}" if group is not None else f"pid {getattr(self.proc, 'pid', '?')}"
+        return f"sent SIGTERM to {self.label} ({where}); it stops"
+
+    def check_end(self) -> bool:
+        """True once, when the process is seen gone (then on_end runs)."""
+        if self.ended or self.code() is None:
+            return False
+        self.ended = True
+        if self.on_end is not None:
+            self.on_end(self)
+        return True
+
+
+def job_line(job: Job) -> str:
+    return f"{job.state():<9s} {job.label}  (log {job.log})"
 
 
 class JobsDialog(ModalScreen[int | None]):
-    """The jobs started from this dashboard; Enter on a running one stops it (SIGTERM: it saves and stops)."""
+    """The jobs started from this dashboard; Enter on a running one stops it (SIGTERM to its process group)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
 
@@ -256,14 +303,28 @@ class JobsDialog(ModalScreen[int | None]):
         with Vertical(classes="dialog"):
             yield Label(Text("Jobs started here", style="bold"))
             if self.jobs:
-                yield OptionList(
-                    *[Option(f"{j.state():<9s} {j.label}  (log {j.log})", id=str(i)) for i, j in enumerate(self.jobs)], id="jobs-list"
-                )
+                yield OptionList(*[Option(job_line(j), id=str(i)) for i, j in enumerate(self.jobs)], id="jobs-list")
             else:
                 yield Label(
                     "No jobs yet: t trains a childnet, b a baseline, w runs a sweep, e exports, p writes a report.", classes="empty-state"
                 )
             yield Label("enter: stop the job   escape: close", classes="hint")
 
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self.refresh_states, name="jobs-states")
+
+    def refresh_states(self) -> None:
+        """The states as they change (running -> done / stopped), in place."""
+        if not self.jobs:
+            return
+        options = self.query_one("#jobs-list", OptionList)
+        for i, job in enumerate(self.jobs[: options.option_count]):
+            line = job_line(job)
+            if str(options.get_option_at_index(i).prompt) != line:
+                options.replace_option_prompt_at_index(i, line)
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id or 0))
+        job = self.jobs[int(event.option.id or 0)]
+        running = job.state() == "running"
+        self.app.notify(job.stop(), title="Stop job", severity="information" if running else "warning")
+        self.refresh_states()

@@ -24,12 +24,12 @@ from ... import fmt
 from ...knobs import KNOB_NAMES
 from ...store import Run, RunSummary
 from ..details import RunDetail
-from ..launch import cancel_search, cancel_training, log_tail, resume_search, sample_run, start_job, start_training
+from ..launch import cancel_search, cancel_training, last_error, log_tail, resume_search, sample_run, start_job, start_training
 from ..render import theta_heatmap
 from ..runindex import ACTIVE_STATES, MetricsFollower
 from ..tables import selected_key, sync_table
 from .base import FollowingScreen
-from .jobs import Job, JobsDialog, baseline_form, export_form, report_form, sweep_form, train_form
+from .jobs import Job, baseline_form, export_form, report_form, sweep_form, train_form
 
 BUDGET = "budget multipliers (λ) and gaps"
 METRIC_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -380,15 +380,17 @@ class RunsScreen(FollowingScreen):
             self.app.call_from_thread(self.notify, f"exit code {code}: {tail}", title="Training failed", severity="error", timeout=15)
 
     # other long actions: their own processes, their runs appear in the table as they run
-    def _start_job(self, label: str, args: list[str], log: Path) -> None:
+    def _start_job(self, label: str, args: list[str], log: Path, kind: str = "", on_end: Any = None) -> Job | None:
         try:
             proc = start_job(args, log, spawn=self.hanna_app.spawn)
         except OSError as exc:
             self.notify(f"could not start {label}: {exc}", title="Job failed", severity="error")
-            return
+            return None
         self.hanna_app.track(proc)
-        self.hanna_app.jobs.append(Job(label, proc, log))
+        job = Job(label, proc, log, kind=kind, on_end=on_end)
+        self.hanna_app.jobs.append(job)
         self.notify(f"{label} started (log: {log}); j lists the jobs", title="Job")
+        return job
 
     def _jobs_log(self, name: str) -> Path:
         from ...store import now_iso
@@ -425,36 +427,41 @@ class RunsScreen(FollowingScreen):
         self.app.push_screen(export_form(run.id, str(run.path)), start)
 
     def action_report(self) -> None:
+        """`hanna-tui report RUN... --out DIR` as a job (matplotlib stays out of the dashboard); index.md said at the end."""
+        base = self.hanna_app.index.base()
+        shown = [s.path for s in self.hanna_app.index.summaries()]
+        selected = self.detail.run if self.detail is not None else None
+
         def start(args: list[str] | None) -> None:
-            if args is not None:
-                self._report(Path(args[0]))
+            if args is None:
+                return
+            which, out = args
+            runs = [str(selected.path)] if which == "selected" and selected is not None else [str(p) for p in shown]
+            if not runs:
+                self.notify("no runs to report yet", severity="warning")
+                return
+            folder = Path(out).expanduser().resolve()
+            self._start_job(
+                f"report of {len(runs)} run{'s' if len(runs) > 1 else ''}",
+                ["report", *runs, "--out", str(folder)],
+                self._jobs_log("report"),
+                kind="report",
+                on_end=lambda job: self._report_ended(job, folder),
+            )
 
-        self.app.push_screen(report_form(str(self.hanna_app.index.base().parent / "report")), start)
+        self.app.push_screen(report_form(str(base / "report"), selected.id if selected else None, len(shown)), start)
 
-    @work(thread=True, group="report")
-    def _report(self, out: Path) -> None:
-        runs = [s.path for s in self.hanna_app.index.summaries() if s.state == "done"]
-        try:
-            from ...report import write_report
-
-            written = write_report(runs, out)
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash of the dashboard
-            self.app.call_from_thread(self.notify, f"{type(exc).__name__}: {exc}", title="Report failed", severity="error")
-            return
-        self.app.call_from_thread(self.notify, f"report of {len(runs)} runs: {written or out}", title="Report")
+    def _report_ended(self, job: Job, folder: Path) -> None:
+        state = job.state()
+        if state == "done":
+            self.app.notify(f"wrote {folder / 'index.md'}", title="Report ready", timeout=15)
+        elif state == "stopped":
+            self.app.notify(f"{job.label}: stopped", title="Report", severity="warning")
+        else:
+            self.app.notify(f"{state}: {last_error(job.log)}", title="Report failed", severity="error", timeout=15)
 
     def action_jobs(self) -> None:
-        def stop(index: int | None) -> None:
-            if index is None:
-                return
-            job = self.hanna_app.jobs[index]
-            if job.state() != "running":
-                self.notify(f"{job.label}: {job.state()}, nothing to stop", severity="warning")
-                return
-            job.proc.send_signal(signal.SIGTERM)  # type: ignore[attr-defined]
-            self.notify(f"sent SIGTERM to {job.label}; it saves and stops", title="Stop job")
-
-        self.app.push_screen(JobsDialog(self.hanna_app.jobs), stop)
+        self.hanna_app.action_jobs()  # the app's dialog: enter stops a job (SIGTERM to its process group)
 
     def palette_commands(self):
         for key, (name, help_text) in {
@@ -465,7 +472,7 @@ class RunsScreen(FollowingScreen):
             "export": ("Export model", "TorchScript/ONNX of the selected run's model (e)"),
             "baseline": ("Train a baseline", "MobileNetV2 or CondenseNet as a run of its own (b)"),
             "sweep": ("Run a sweep", "hanna-tui --batch FILE as its own process (w)"),
-            "report": ("Write a report", "Report of the finished runs (p)"),
+            "report": ("Write a report", "hanna-tui report of the runs shown (or the selected one) as its own process (p)"),
             "jobs": ("Jobs", "The processes started here; stop one (j)"),
             "next_metric": ("Next metric", "Show the next curve (m)"),
             "toggle_interval": ("Epoch/interval curves", "Switch the curves between per-epoch and per-interval (i)"),
