@@ -7,8 +7,8 @@ optional dependency (pip install 'hanna-tui[onnx]'); without it export_onnx rais
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -17,24 +17,21 @@ import torch
 from torch import nn
 
 from .errors import UserError
+from .fsutil import atomic_write_bytes
 
 ONNX_OPSET = 17
 
 
-def _atomic(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
-    """Call write(tmp) on a temp path beside `path`, then rename it over `path`."""
+def _atomic(path: str | os.PathLike, write: Callable[[io.BytesIO], None]) -> Path:
+    """Serialise into memory, then write the bytes atomically (temp file + rename).
+
+    Serialising into memory first keeps torch's C++ writers off the disk: torch.jit.save onto
+    a full disk aborts the whole process instead of raising.
+    """
+    buffer = io.BytesIO()
+    write(buffer)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(target, buffer.getvalue())
     return target
 
 
@@ -53,10 +50,10 @@ def export_torchscript(model: nn.Module, input_shape: list[int] | tuple[int, ...
         traced = torch.jit.trace(model, example)
         traced = torch.jit.freeze(traced)
 
-    def write(tmp: str) -> None:
+    def write(buffer: io.BytesIO) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.jit.save(traced, tmp)
+            torch.jit.save(traced, buffer)
 
     return _atomic(path, write)
 
@@ -72,13 +69,13 @@ def export_onnx(model: nn.Module, input_shape: list[int] | tuple[int, ...], path
     model = model.eval().float().cpu()
     example = _example(model, input_shape)
 
-    def write(tmp: str) -> None:
+    def write(buffer: io.BytesIO) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 model,
                 (example,),
-                tmp,
+                buffer,
                 dynamo=False,  # the TorchScript-based exporter: needs onnx only, not onnxscript
                 input_names=["input"],
                 output_names=["logits"],

@@ -146,3 +146,33 @@ def test_search_that_fills_the_disk_fails_in_one_line_and_resumes_on_a_healthy_d
     _, err = third.communicate(timeout=300)
     assert third.returncode == 0, err
     assert json.loads((run / "status.json").read_text(encoding="utf-8"))["state"] == "done"
+
+
+def test_export_and_batch_onto_a_full_disk_fail_in_one_line_then_work(search_disk: Path, isolated_runs_root: Path, tmp_path: Path) -> None:
+    run = isolated_runs_root / "20261201-090000-good"
+    plant_good_run(run)
+    assert run_in_process(["sample", str(run)], {}).code == 0  # export needs the childnet's arch.json
+    batch = tmp_path / "b.toml"
+    batch.write_text(
+        f'[batch]\nname = "full"\nruns_root = "{search_disk / "runs"}"\n\n[base]\n' + _base_section(run),
+        encoding="utf-8",
+    )
+    _fill(search_disk)
+    before = snapshot(search_disk)
+    for argv in (["export", str(run), "--out", str(search_disk / "export")], ["--batch", str(batch)]):
+        out = run_in_process(argv, {})
+        lines = out.stderr.strip().splitlines()
+        assert out.code in (1, 2) and "Traceback" not in out.stderr, (argv, out.stderr)
+        assert "No space left" in lines[-1] and str(search_disk) in lines[-1], (argv, out.stderr)
+        assert snapshot(search_disk) == before, argv
+    for filler in search_disk.glob("filler*"):
+        filler.unlink()
+    again = run_in_process(["export", str(run), "--out", str(search_disk / "export")], {})
+    assert again.code == 0, again.stderr
+    assert any((search_disk / "export").iterdir())
+
+
+def _base_section(run: Path) -> str:
+    """The planted run's config as a [base] table (every section prefixed with base.)."""
+    text = (run / "config.toml").read_text(encoding="utf-8")
+    return "\n".join(line.replace("[", "[base.", 1) if line.startswith("[") else line for line in text.splitlines()) + "\n"
