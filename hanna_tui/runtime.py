@@ -65,6 +65,11 @@ def amp_dtype(device: torch.device, enabled: bool = True) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
+def memory_format(device: torch.device, channels_last: bool = True) -> torch.memory_format:
+    """channels_last on CUDA (cuDNN's fast convolutions under autocast); the default layout elsewhere."""
+    return torch.channels_last if channels_last and device.type == "cuda" else torch.contiguous_format
+
+
 def autocast(dtype: torch.dtype | None) -> AbstractContextManager:
     if dtype is None:
         return nullcontext()

@@ -99,3 +99,27 @@ def test_temperature_schedule() -> None:
     assert temperature_at(0, 5.0, 0.956, 10) == 5.0
     assert temperature_at(10, 5.0, 0.956, 10) == 5.0
     assert temperature_at(12, 5.0, 0.956, 10) == pytest.approx(5.0 * 0.956**2)
+
+
+def test_search_steps_in_channels_last_match_the_default_layout(tmp_path) -> None:
+    """The CUDA layout (channels_last) computes the same step as the default one; forced here on CPU."""
+    from search_support import tiny_config
+
+    from hanna_tui.config import load_config
+    from hanna_tui.nas.run import prepare
+    from hanna_tui.nas.search import Search
+    from hanna_tui.store import create_run
+
+    losses = []
+    for layout in (torch.contiguous_format, torch.channels_last):
+        p = prepare(load_config(tiny_config(tmp_path)), tmp_path)
+        run = create_run(f"layout-{len(losses)}", "search", tmp_path / "runs")
+        search = Search(p.cfg, run, p.profile, p.train, p.val, p.test, p.num_classes)
+        search.memory_format = layout
+        search.model.to(memory_format=layout)
+        images = torch.stack([p.train[i][0] for i in range(4)])
+        labels = torch.tensor([p.train[i][1] for i in range(4)])
+        assert search.on_device(images).is_contiguous(memory_format=layout)
+        losses.append(float(search.train_step(images, labels, search.w_opt, 5.0)[0].loss.detach()))
+        run.close_events()
+    assert losses[0] == pytest.approx(losses[1], rel=1e-4)

@@ -38,7 +38,7 @@ from ..distributed import DistContext, average_gradients, broadcast_module, thet
 from ..errors import UserError
 from ..fsutil import atomic_write_bytes, open_regular
 from ..profiles import DeviceProfile
-from ..runtime import Cancelled, StopFlag, amp_dtype, autocast, pick_device, rng_state, seed_everything, set_rng_state
+from ..runtime import Cancelled, StopFlag, amp_dtype, autocast, memory_format, pick_device, rng_state, seed_everything, set_rng_state
 from ..sampling import sample_arch, write_arch
 from ..store import Run
 from ..theta import write_theta
@@ -126,7 +126,8 @@ class Search:
             torch.set_num_threads(cfg.run.threads)
         seed_everything(cfg.run.seed)
         self.space = get_space(cfg.space.name, cfg.space.width_mult, num_classes)
-        self.model = Supernet(self.space).to(self.device)
+        self.memory_format = memory_format(self.device)
+        self.model = Supernet(self.space).to(self.device, memory_format=self.memory_format)
         self.costs = CostTables(profile.latency_model_s(), profile.energy_j(), self.space.mask()).to(self.device)
         self.budget = BudgetController(cfg.constraints, profile, self.costs.latency, self.costs.energy)  # [constraints]
         self.knobs = cfg.knobs
@@ -150,6 +151,9 @@ class Search:
     # set-up helpers
     def autocast(self):
         return autocast(self.amp_dtype)
+
+    def on_device(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.device, non_blocking=True).to(memory_format=self.memory_format)
 
     def phases(self, epoch: int) -> list[PhasePlan]:
         s = self.cfg.search
@@ -273,7 +277,7 @@ class Search:
         self.epoch_meter = Meter()
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor, opt: torch.optim.Optimizer, temperature: float):
-        images = images.to(self.device, non_blocking=True)
+        images = self.on_device(images)
         labels = labels.to(self.device, non_blocking=True)
         opt.zero_grad(set_to_none=True)
         with self.autocast():
@@ -318,7 +322,7 @@ class Search:
             for images, _ in data_iter.iterate(train, plan, 0, self.cfg.data.workers):
                 self.stop.check()
                 with self.autocast():
-                    self.model.forward_fixed(images.to(self.device), choices)
+                    self.model.forward_fixed(self.on_device(images), choices)
         finally:
             for m, momentum in zip(norms, saved, strict=True):
                 m.momentum = momentum
@@ -332,7 +336,7 @@ class Search:
         ce = 0.0
         for images, labels in data_iter.iterate(self.test_set, plan, 0, self.cfg.data.workers):
             self.stop.check()
-            images, labels = images.to(self.device), labels.to(self.device)
+            images, labels = self.on_device(images), labels.to(self.device)
             with self.autocast():
                 logits = self.model.forward_fixed(images, choices)
             ce += float(nn.functional.cross_entropy(logits.float(), labels, reduction="sum"))

@@ -40,6 +40,7 @@ from ..distributed import DistContext, FollowerRun, average_gradients, broadcast
 from ..errors import UserError
 from ..fsutil import atomic_write_json
 from ..models import ModelSpec, build_model, inference_form
+from ..runtime import memory_format
 from ..store import Run, now_iso
 from .checkpoint import CHECKPOINT, load_blob, save_blob
 from .recipe import TrainConfig, default_workers, lr_at, param_groups
@@ -109,8 +110,15 @@ def resolve_device(name: str) -> torch.device:
 class Trainer:
     """Trains `spec` with `cfg`, writing into `out_dir`; call run()."""
 
-    def __init__(self, out_dir: str | os.PathLike, spec: ModelSpec, cfg: TrainConfig, resume: str = "auto",
-                 progress: Progress | None = None, dist: DistContext | None = None) -> None:
+    def __init__(
+        self,
+        out_dir: str | os.PathLike,
+        spec: ModelSpec,
+        cfg: TrainConfig,
+        resume: str = "auto",
+        progress: Progress | None = None,
+        dist: DistContext | None = None,
+    ) -> None:
         self.dist = dist or DistContext()
         self.out = Run(out_dir) if self.dist.is_main else FollowerRun(out_dir)
         self.spec, self.cfg = spec, cfg
@@ -163,8 +171,13 @@ class Trainer:
             self.model.load_state_dict(blob["model"])
         self._to_device()
         broadcast_module(self.model, self.dist)
-        self.optimizer = torch.optim.SGD(param_groups(self.model, self.cfg.weight_decay), lr=self.cfg.lr,
-                                         momentum=self.cfg.momentum, nesterov=self.cfg.nesterov, **optimizer_options(self.device))
+        self.optimizer = torch.optim.SGD(
+            param_groups(self.model, self.cfg.weight_decay),
+            lr=self.cfg.lr,
+            momentum=self.cfg.momentum,
+            nesterov=self.cfg.nesterov,
+            **optimizer_options(self.device),
+        )
         self._setup_amp()
         self.ema = WeightAverage(self.model, self.cfg.ema) if self.cfg.ema > 0 else None
         if blob is not None:
@@ -177,10 +190,13 @@ class Trainer:
         return blob
 
     def _setup_data(self, resumed: bool) -> None:
-        bundle = build_datasets(self.cfg.data, self.spec.input_size, augment=True, seed=self.cfg.seed,
-                                num_classes=self.spec.num_classes, cutout=self.cfg.cutout)
+        bundle = build_datasets(
+            self.cfg.data, self.spec.input_size, augment=True, seed=self.cfg.seed, num_classes=self.spec.num_classes, cutout=self.cfg.cutout
+        )
         if resumed and bundle.num_classes != self.spec.num_classes:
-            raise UserError(f"{self.cfg.data.root}: {bundle.num_classes} classes, but the checkpoint was trained on {self.spec.num_classes}")
+            raise UserError(
+                f"{self.cfg.data.root}: {bundle.num_classes} classes, but the checkpoint was trained on {self.spec.num_classes}"
+            )
         self.spec.num_classes = bundle.num_classes
         self.data_description = bundle.description
         if len(bundle.train) < 2:  # type: ignore[arg-type]
@@ -202,7 +218,9 @@ class Trainer:
             cache, indices = cached
             cache.to(self.device)
             rank, world = (self.dist.rank, self.dist.world_size) if sharded else (0, 1)
-            return CacheLoader(cache, indices, batch_size, shuffle=shuffle, drop_last=shuffle, seed=self.cfg.seed, rank=rank, world_size=world)
+            return CacheLoader(
+                cache, indices, batch_size, shuffle=shuffle, drop_last=shuffle, seed=self.cfg.seed, rank=rank, world_size=world
+            )
         if sharded:
             sampler = DistributedSampler(ds, self.dist.world_size, self.dist.rank, shuffle=True, seed=self.cfg.seed, drop_last=True)
         return DataLoader(
@@ -220,7 +238,7 @@ class Trainer:
         )
 
     def _to_device(self) -> None:
-        self.memory_format = torch.channels_last if (self.cuda and self.cfg.channels_last) else torch.contiguous_format
+        self.memory_format = memory_format(self.device, self.cfg.channels_last)
         if self.cuda:
             torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
         self.model.to(self.device, memory_format=self.memory_format)
@@ -297,7 +315,9 @@ class Trainer:
             except Exception as exc:
                 if self.step_model is self.model:
                     raise
-                self.say(f"torch.compile failed ({type(exc).__name__}: {str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ''}); training eagerly")
+                self.say(
+                    f"torch.compile failed ({type(exc).__name__}: {str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ''}); training eagerly"
+                )
                 self.step_model = self.model
                 loss, right = self._step(images, labels, criterion)
             loss_sum += loss * labels.shape[0]
@@ -331,8 +351,9 @@ class Trainer:
     def _log_interval(self, epoch: int, step: int, lr: float, window: _Window) -> None:
         loss, acc, rate = window.flush()
         progress = (epoch + step / self.steps_per_epoch) / self.cfg.epochs
-        self.out.log_metrics({"kind": "interval", "epoch": epoch + 1, "step": step, "loss": loss, "acc": acc, "lr": lr,
-                              "images_per_s": rate})
+        self.out.log_metrics(
+            {"kind": "interval", "epoch": epoch + 1, "step": step, "loss": loss, "acc": acc, "lr": lr, "images_per_s": rate}
+        )
         self.out.update_status(progress=round(progress, 4), latest={"loss": loss, "acc": acc, "lr": lr}, images_per_s=rate)
 
     @torch.no_grad()
@@ -360,44 +381,73 @@ class Trainer:
     def _save_checkpoint(self, epochs_done: int) -> None:
         if not self.dist.is_main:
             return
-        save_blob(self.out.path / CHECKPOINT, {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "ema": self.ema.state_dict() if self.ema is not None else None,
-            "epoch": epochs_done,
-            "best_top1": self.best_top1,
-            "top1": self.last_top1,
-            "config": self.cfg.to_dict(),
-            "spec": self.spec.to_dict(),
-            "saved": now_iso(),
-        })
+        save_blob(
+            self.out.path / CHECKPOINT,
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+                "ema": self.ema.state_dict() if self.ema is not None else None,
+                "epoch": epochs_done,
+                "best_top1": self.best_top1,
+                "top1": self.last_top1,
+                "config": self.cfg.to_dict(),
+                "spec": self.spec.to_dict(),
+                "saved": now_iso(),
+            },
+        )
 
     def _start_status(self) -> None:
         if self.dist.is_main:
             atomic_write_json(self.out.spec_path, self.spec.to_dict())
         self.out.mark_running(
-            resumed=self.start_epoch > 0, epoch=self.start_epoch, total_epochs=self.cfg.epochs, progress=round(self.start_epoch / self.cfg.epochs, 4),
-            top1=self.last_top1, best_top1=self.best_top1, params=self.cost[0], macs=self.cost[1],
-            model=self.spec.label, num_classes=self.spec.num_classes, data=self.data_description,
-            device=str(self.device), amp=str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "off",
+            resumed=self.start_epoch > 0,
+            epoch=self.start_epoch,
+            total_epochs=self.cfg.epochs,
+            progress=round(self.start_epoch / self.cfg.epochs, 4),
+            top1=self.last_top1,
+            best_top1=self.best_top1,
+            params=self.cost[0],
+            macs=self.cost[1],
+            model=self.spec.label,
+            num_classes=self.spec.num_classes,
+            data=self.data_description,
+            device=str(self.device),
+            amp=str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "off",
         )
 
     def _end_epoch(self, epoch: int, stats: EpochStats, top1: float, test_loss: float) -> None:
         self.last_top1 = top1
         self.best_top1 = top1 if self.best_top1 is None else max(self.best_top1, top1)
         lr = self.optimizer.param_groups[0]["lr"]
-        record = {"kind": "epoch", "epoch": epoch + 1, "loss": stats.loss, "acc": stats.acc, "top1": top1, "test_loss": test_loss,
-                  "lr": lr, "images_per_s": stats.images_per_s, "epoch_s": stats.seconds}
+        record = {
+            "kind": "epoch",
+            "epoch": epoch + 1,
+            "loss": stats.loss,
+            "acc": stats.acc,
+            "top1": top1,
+            "test_loss": test_loss,
+            "lr": lr,
+            "images_per_s": stats.images_per_s,
+            "epoch_s": stats.seconds,
+        }
         stage = getattr(self.model, "condensation_stage", None)
         if callable(stage):
             record["condensation_stage"] = stage()
         self.out.log_metrics(record)
         self._save_checkpoint(epoch + 1)
-        self.out.update_status(epoch=epoch + 1, progress=round((epoch + 1) / self.cfg.epochs, 4), top1=top1, best_top1=self.best_top1,
-                               latest={"loss": stats.loss, "acc": stats.acc, "top1": top1, "lr": lr}, images_per_s=stats.images_per_s)
-        self.say(f"epoch {epoch + 1}/{self.cfg.epochs}  loss {stats.loss:.4f}  train acc {stats.acc:.1%}  top-1 {top1:.2%}  "
-                 f"lr {lr:.4g}  {stats.images_per_s:.0f} img/s  {stats.seconds:.1f}s")
+        self.out.update_status(
+            epoch=epoch + 1,
+            progress=round((epoch + 1) / self.cfg.epochs, 4),
+            top1=top1,
+            best_top1=self.best_top1,
+            latest={"loss": stats.loss, "acc": stats.acc, "top1": top1, "lr": lr},
+            images_per_s=stats.images_per_s,
+        )
+        self.say(
+            f"epoch {epoch + 1}/{self.cfg.epochs}  loss {stats.loss:.4f}  train acc {stats.acc:.1%}  top-1 {top1:.2%}  "
+            f"lr {lr:.4g}  {stats.images_per_s:.0f} img/s  {stats.seconds:.1f}s"
+        )
 
     def _finish(self) -> TrainResult:
         if self.ema is not None:  # what was evaluated is what is saved
@@ -414,8 +464,15 @@ class Trainer:
         if self.dist.is_main:
             save_blob(self.out.model_path, {"state_dict": self.model.state_dict(), "spec": self.spec.to_dict()})
         self.cost = self._count()
-        self.out.mark_ended("done", epoch=self.cfg.epochs, progress=1.0, top1=self.last_top1,
-                            best_top1=self.best_top1, params=self.cost[0], macs=self.cost[1])
+        self.out.mark_ended(
+            "done",
+            epoch=self.cfg.epochs,
+            progress=1.0,
+            top1=self.last_top1,
+            best_top1=self.best_top1,
+            params=self.cost[0],
+            macs=self.cost[1],
+        )
         return self._result("done")
 
     def _result(self, state: str) -> TrainResult:
@@ -511,8 +568,14 @@ class _Window:
         return out
 
 
-def train(out_dir: str | os.PathLike, spec: ModelSpec, cfg: TrainConfig, resume: str = "auto",
-          progress: Progress | None = None, dist: DistContext | None = None) -> TrainResult:
+def train(
+    out_dir: str | os.PathLike,
+    spec: ModelSpec,
+    cfg: TrainConfig,
+    resume: str = "auto",
+    progress: Progress | None = None,
+    dist: DistContext | None = None,
+) -> TrainResult:
     return Trainer(out_dir, spec, cfg, resume, progress, dist).run()
 
 
