@@ -6,7 +6,18 @@
     [train]   enabled, epochs, device, data, extra_args          (optional step)
     [deploy]  enabled, targets = ["local", "pi@host"], energy, runtime, precision, extra_args   (optional step)
     [sweep]   grid = {alpha = [...], beta = [...]}  (cartesian product) and/or
-              [[sweep.settings]] tables (name = "label", then knob names or dotted keys)
+              [[sweep.settings]] tables (name = "label", then knob names or dotted keys) and/or
+              budgets = {kind = "latency" | "energy" | "both", count = N}   (a front sweep, below)
+
+Front sweep: ``budgets`` adds N budget searches ([constraints], hanna_tui/nas/budget.py) spread strictly
+inside the range the budget check accepts (nas.budget.budget_range: the predicted cost of the profile's
+cheapest to its dearest architecture), at lo + (hi - lo) * (i + 1) / (N + 1) for i = 0..N-1. "latency"
+sets constraints.latency_s, "energy" constraints.energy_j (the profile needs an energy table), "both"
+sets the pair at the same fraction of each range (the diagonal). Each run is labelled by its budget
+("lat-2.93s", "ener-8.59J", "lat-2.93s_ener-8.59J") and otherwise takes [base] as it is, so [base.knobs]
+given explicitly stay on beside the budget (without them the paper's terms are off, as for any budget
+search). The budget runs come after the explicit settings and the grid; the batch summary gets a
+"front" entry (batch/summary.py: budget, final argmax cost, accuracy and the Pareto set of each run).
 
 Every error names the file, the field and what was expected (ConfigError, exit code 2).
 """
@@ -98,6 +109,7 @@ class BatchConfig:
     train: TrainStep
     deploy: DeployStep
     settings: list[Setting]
+    front: dict[str, Any] | None = None  # the [sweep] budgets spread: kind, count, range per constraint key
 
     @property
     def runs_root(self) -> Path:
@@ -128,8 +140,30 @@ def load_batch_config(path: str | os.PathLike) -> BatchConfig:
     train = _step(TrainStep(), data.get("train"), source, "train")
     deploy = _step(DeployStep(), data.get("deploy"), source, "deploy")
     _check_deploy(deploy, source)
-    settings = expand_sweep(data.get("sweep", {}), base, source)
-    return BatchConfig(source, batch, base, train, deploy, settings)
+    settings, front = _expand(data.get("sweep", {}), base, source)
+    return BatchConfig(source, batch, base, train, deploy, settings, front)
+
+
+def batch_warnings(cfg: BatchConfig) -> list[str]:
+    """knobs.knob_warnings of the runs, one line per distinct warning naming the runs it concerns."""
+    from ..knobs import knob_warnings
+
+    runs: dict[str, list[str]] = {}
+    for setting in cfg.settings:
+        for text in knob_warnings(setting.config.knobs):
+            runs.setdefault(text, []).append(setting.label)
+    out = []
+    for text, labels in runs.items():
+        if len(labels) == len(cfg.settings):
+            which = "the run" if len(labels) == 1 else f"all {len(labels)} runs"
+        else:
+            which = (
+                ("run " if len(labels) == 1 else "runs ")
+                + ", ".join(labels[:5])
+                + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+            )
+        out.append(f"{cfg.path}: {text} ({which})")
+    return out
 
 
 def _check_keys(table: dict[str, Any], allowed: tuple[str, ...] | list[str], source: str, prefix: str, what: str = "key") -> None:
@@ -210,15 +244,24 @@ def _check_deploy(deploy: DeployStep, source: str) -> None:
     if len(set(deploy.targets)) != len(deploy.targets):
         raise ConfigError(source, "deploy.targets", "expected each target once")
     if deploy.runtime not in ("torch", "onnxruntime") or deploy.precision not in ("fp32", "int8"):
-        raise ConfigError(source, "deploy.runtime", f'expected runtime "torch" or "onnxruntime" and precision "fp32" or "int8", got {deploy.runtime!r}, {deploy.precision!r}')
+        raise ConfigError(
+            source,
+            "deploy.runtime",
+            f'expected runtime "torch" or "onnxruntime" and precision "fp32" or "int8", got {deploy.runtime!r}, {deploy.precision!r}',
+        )
 
 
 # ---------------------------------------------------------------- sweeps
 
 
 def expand_sweep(sweep: dict[str, Any], base: SearchConfig, source: str) -> list[Setting]:
-    """Explicit settings first, then the grid's cartesian product; no sweep = one run of [base]."""
-    _check_keys(sweep, ("grid", "settings"), source, "sweep.")
+    """Explicit settings first, then the grid's cartesian product, then the budgets; no sweep = one run of [base]."""
+    return _expand(sweep, base, source)[0]
+
+
+def _expand(sweep: dict[str, Any], base: SearchConfig, source: str) -> tuple[list[Setting], dict[str, Any] | None]:
+    """The settings and the budget spread (None without [sweep] budgets)."""
+    _check_keys(sweep, ("grid", "settings", "budgets"), source, "sweep.")
     points: list[tuple[str | None, dict[str, Any], str]] = []
     for i, raw in enumerate(_settings_list(sweep.get("settings", []), source)):
         where = f"sweep.settings[{i}]"
@@ -228,11 +271,74 @@ def expand_sweep(sweep: dict[str, Any], base: SearchConfig, source: str) -> list
         points.append((label, _flatten(raw, source, where), where))
     if "grid" in sweep:
         points += [(None, combo, "sweep.grid") for combo in _grid(sweep["grid"], source)]
+    spread = budget_spread(sweep["budgets"], base, source) if "budgets" in sweep else None
+    if spread is not None:
+        points += [(label, flat, f"sweep.budgets[{i}]") for i, (label, flat) in enumerate(spread["points"])]
     if not points:
         if sweep:
-            raise ConfigError(source, "sweep", "expands to no run (expected a grid or at least one [[sweep.settings]])")
+            raise ConfigError(source, "sweep", "expands to no run (expected a grid, budgets or at least one [[sweep.settings]])")
         points = [(None, {}, "base")]
-    return _resolve(points, base, source)
+    return _resolve(points, base, source), spread
+
+
+BUDGET_KINDS = {"latency": ("lat",), "energy": ("ener",), "both": ("lat", "ener")}
+MAX_BUDGETS = 1000
+_BUDGET_PREFIX = {"lat": "lat", "ener": "ener"}
+
+
+def budget_spread(spec: Any, base: SearchConfig, source: str) -> dict[str, Any]:
+    """[sweep] budgets = {kind, count}: the N budgets strictly inside the profile's range, labelled.
+
+    Returns {"kind", "count", "range": {"latency_s": [lo, hi], ...}, "points": [(label, flat overrides)]}.
+    """
+    from ..nas.budget import CONFIG_KEYS, UNITS, budget_range
+    from ..profiles import load_profile
+
+    where = "sweep.budgets"
+    if not isinstance(spec, dict):
+        raise ConfigError(source, where, f'expected a table, e.g. budgets = {{kind = "latency", count = 5}}, got {spec!r}')
+    _check_keys(spec, ("kind", "count"), source, f"{where}.")
+    kind, count = spec.get("kind"), spec.get("count")
+    if kind not in BUDGET_KINDS:
+        raise ConfigError(source, f"{where}.kind", f"expected one of {', '.join(BUDGET_KINDS)}, got {kind!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BUDGETS:
+        raise ConfigError(source, f"{where}.count", f"expected an integer from 1 to {MAX_BUDGETS} (the number of budgets), got {count!r}")
+    profile = load_profile(base.profile.path)  # checked on load of [base]
+    spans: dict[str, tuple[float, float]] = {}
+    for k in BUDGET_KINDS[kind]:
+        span = budget_range(profile, k)
+        if span is None:
+            raise ConfigError(
+                source, f"{where}.kind", f'{kind!r} needs an energy table, and {base.profile.path} has none (expected kind = "latency")'
+            )
+        if not span[0] < span[1]:
+            raise ConfigError(
+                source,
+                f"{where}.kind",
+                f"{base.profile.path} predicts one {CONFIG_KEYS[k]} for every architecture (no range to spread budgets over)",
+            )
+        spans[k] = span
+    values = [{k: _inside(lo + (hi - lo) * (i + 1) / (count + 1), lo, hi) for k, (lo, hi) in spans.items()} for i in range(count)]
+    labels = _budget_labels(values, UNITS)
+    points = [
+        (label, {f"constraints.{CONFIG_KEYS[k]}": v for k, v in budget.items()}) for label, budget in zip(labels, values, strict=True)
+    ]
+    return {"kind": kind, "count": count, "range": {CONFIG_KEYS[k]: list(span) for k, span in spans.items()}, "points": points}
+
+
+def _inside(value: float, lo: float, hi: float) -> float:
+    """Six significant digits (readable in the run's config.toml) while that stays strictly inside (lo, hi)."""
+    short = float(f"{value:.6g}")
+    return short if lo < short < hi else value
+
+
+def _budget_labels(values: list[dict[str, float]], units: dict[str, str]) -> list[str]:
+    """lat-2.93s, ener-8.59J, lat-2.93s_ener-8.59J: three significant digits, more when two would be alike."""
+    for digits in range(3, 13):
+        labels = ["_".join(f"{_BUDGET_PREFIX[k]}-{v:.{digits}g}{units[k]}" for k, v in budget.items()) for budget in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
 
 
 def _settings_list(value: Any, source: str) -> list[dict[str, Any]]:

@@ -23,11 +23,11 @@ from typing import Any, TextIO
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_UNREACHABLE, TargetUnreachable, UserError
 from ..fsutil import atomic_write_json, atomic_write_text, json_safe, read_json
 from ..store import now_iso
-from .config import EXECUTORS, BatchConfig, Setting, load_batch_config
+from .config import EXECUTORS, BatchConfig, Setting, batch_warnings, load_batch_config
 from .executors import LocalExecutor, RayExecutor, cpu_count, ray_available
 from .pipeline import Job, JobResult, planned_steps, step_done
 from .progress import PlainReporter, job_progress, make_reporter
-from .summary import PARETO_BASIS, counts, mark_pareto, run_record, summary_lines
+from .summary import PARETO_BASIS, counts, front_entry, front_lines, mark_pareto, run_record, summary_lines
 
 MANIFEST_FORMAT = "hanna-batch/1"
 CONNECT_TIMEOUT_S = 5.0
@@ -234,6 +234,9 @@ class Batch:
             "pareto": front,
             "pareto_basis": PARETO_BASIS,
         }
+        budget_front = front_entry(records, [s.config.constraints for s in self.cfg.settings], self.cfg.front)
+        if budget_front is not None:
+            summary["front"] = budget_front
         atomic_write_json(self.batch_dir / "summary.json", json_safe(summary))
         return summary, code
 
@@ -277,6 +280,9 @@ def run_batch(
 ) -> int:
     err, out = err or sys.stderr, out or sys.stdout
     cfg = load_batch_config(path)
+    for line in batch_warnings(cfg):
+        err.write(f"warning: {line}\n")
+    err.flush()
     apply_overrides(cfg, executor, address, concurrency)
     if cfg.batch.executor == "ray":
         if not ray_available():
@@ -290,7 +296,7 @@ def run_batch(
             summary, code = batch.summary(outcome)
     out.write(json.dumps(json_safe(summary), indent=2, allow_nan=False, default=str) + "\n")
     out.flush()
-    for line in summary_lines(summary["runs"]):
+    for line in summary_lines(summary["runs"]) + front_lines(summary.get("front")):
         batch.reporter.log(line)
     batch.reporter.log(f"batch {cfg.batch.name}: {summary['state']} {summary['counts']}, pareto {summary['pareto']}, exit {code}")
     return code

@@ -7,6 +7,8 @@ The first line on stdout is the run directory; progress goes to stderr. Everythi
 gave (config, overrides, profile, data, device) is checked before a run directory is created.
 One process per run directory: a second start on the same --run-dir exits 2 naming the holder.
 --resume continues from the checkpoint; without one it is refused unless the run was only queued.
+Valid knobs that are probably not meant (beta or delta < 0: the penalty then rewards slower or
+costlier networks) start the search with one "warning: ..." line on stderr each.
 Exit codes: 0 done, 1 the search failed (status failed, traceback in DIR/error.log), 2 bad input,
 130 cancelled by SIGTERM/SIGINT (checkpoint saved; continue with --resume).
 
@@ -17,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from ..config import SearchConfig, demo_config, load_config, set_override
 from ..errors import UserError
+from ..knobs import knob_warnings
 from ..store import ORIGINS, Run
 
 
@@ -68,5 +72,7 @@ def run(args) -> int:
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 and not args.run_dir:
         raise UserError("search under torchrun needs --run-dir DIR (every rank works on the same run directory)")
     cfg, base = load_search_config(args)
+    for line in knob_warnings(cfg.knobs):  # valid but probably not meant (a negative exponent): one line each
+        print(f"warning: {line}", file=sys.stderr, flush=True)
     request = SearchRequest(cfg, base, args.run_dir, args.resume, getattr(args, "origin", "cli"))
     return run_search(request, lambda run_: print(run_.path, flush=True))
