@@ -140,13 +140,20 @@ def batch_lock(batch_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             raise UserError(f"{batch_dir}: another hanna-tui --batch is running on it (pid {handle.read().strip() or '?'})") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+        except OSError as exc:  # a full disk: not even the pid fits (the empty lock we hold goes too)
+            (batch_dir / ".lock").unlink(missing_ok=True)
+            raise OSError(exc.errno, exc.strerror, str(batch_dir / ".lock")) from None
         yield
     finally:
-        handle.close()
+        try:
+            handle.close()
+        except OSError:  # the pid that did not fit, flushed again on close
+            pass
 
 
 # ---------------------------------------------------------------- the batch
