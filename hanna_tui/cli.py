@@ -51,6 +51,15 @@ def build_parser(load: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--executor", choices=("local", "ray"), help="with --batch: where runs execute (default: the config's)")
     parser.add_argument("--address", help="with --batch --executor ray: the Ray cluster address (default: a local cluster)")
     parser.add_argument("--concurrency", type=int, help="with --batch: runs at a time (default: the config's)")
+    parser.add_argument(
+        "--set",
+        dest="batch_sets",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="with --batch: override one search-config value in every setting (repeatable), e.g. search.epochs=2",
+    )
+    parser.add_argument("--only", metavar="LABEL,...", help="with --batch: run only these settings (their labels)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         if load is None or name in load:
@@ -115,7 +124,12 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("--batch takes no subcommand")
             from .batch import run_batch_cli
 
-            return run_batch_cli(args.batch, executor=args.executor, address=args.address, concurrency=args.concurrency)
+            only = [label.strip() for label in (args.only or "").split(",") if label.strip()]
+            return run_batch_cli(
+                args.batch, executor=args.executor, address=args.address, concurrency=args.concurrency, sets=args.batch_sets, only=only
+            )
+        if args.batch_sets or args.only:
+            parser.error("--set and --only before a subcommand go with --batch (a subcommand takes --set after its name)")
         if not args.command:
             from .commands.tui import open_dashboard
 

@@ -52,7 +52,9 @@ class DataSection:
     synthetic_train: int = 2048
     synthetic_test: int = 512
     image_size: int = 0  # 0 = the space's input size
-    loader: str = "cache"  # cache: decoded once into a uint8 tensor cache, batches augmented on the device; dataloader: per-image DataLoader
+    loader: str = (
+        "cache"  # cache: decoded once into a uint8 tensor cache, batches augmented on the device; dataloader: per-image DataLoader
+    )
 
 
 @dataclass
@@ -267,15 +269,25 @@ def validate_config(cfg: SearchConfig, source: str) -> None:
     for name in PATH_FIELDS:
         need(len(_field(cfg, name)) <= 4096, name, "expected a path of at most 4096 characters")
     size = cfg.data.image_size
-    need(size == 0 or IMAGE_SIZES[0] <= size <= IMAGE_SIZES[1], "data.image_size",
-         f"expected 0 (the space's input size) or an integer from {IMAGE_SIZES[0]} to {IMAGE_SIZES[1]}, got {size}")
+    need(
+        size == 0 or IMAGE_SIZES[0] <= size <= IMAGE_SIZES[1],
+        "data.image_size",
+        f"expected 0 (the space's input size) or an integer from {IMAGE_SIZES[0]} to {IMAGE_SIZES[1]}, got {size}",
+    )
     need(cfg.space.name in SPACE_NAMES, "space.name", f"expected one of {', '.join(SPACE_NAMES)}, got {cfg.space.name!r}")
     need(cfg.data.name in DATA_NAMES, "data.name", f"expected one of {', '.join(DATA_NAMES)}, got {cfg.data.name!r}")
     need(cfg.search.mode in MODES, "search.mode", f"expected one of {', '.join(MODES)}, got {cfg.search.mode!r}")
-    need(0 <= cfg.search.warmup_epochs <= cfg.search.epochs, "search.warmup_epochs", f"expected 0..epochs ({cfg.search.epochs}), got {cfg.search.warmup_epochs}")
+    need(
+        0 <= cfg.search.warmup_epochs <= cfg.search.epochs,
+        "search.warmup_epochs",
+        f"expected 0..epochs ({cfg.search.epochs}), got {cfg.search.warmup_epochs}",
+    )
     dev = cfg.run.device
-    need(dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit() and len(dev) <= 8), "run.device",
-         f"expected auto, cpu, cuda or cuda:N, got {dev!r}")
+    need(
+        dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit() and len(dev) <= 8),
+        "run.device",
+        f"expected auto, cpu, cuda or cuda:N, got {dev!r}",
+    )
 
 
 def _is_text(value: str) -> bool:
@@ -285,16 +297,24 @@ def _is_text(value: str) -> bool:
 
 def set_override(cfg: SearchConfig, dotted: str, raw: str, source: str = "--set") -> None:
     """Apply one command-line override such as search.epochs=3 (value parsed as TOML)."""
+    set_overrides(cfg, [(dotted, raw)], source)
+
+
+def set_overrides(cfg: SearchConfig, items: list[tuple[str, str]], source: str = "--set") -> None:
+    """Apply several overrides at once, checked together (epochs=2 with warmup_epochs=1, in any order)."""
     from .tomlio import loads_toml
 
-    if "." not in dotted:
-        raise ConfigError(source, dotted, "expected SECTION.KEY=VALUE")
-    section, key = dotted.split(".", 1)
-    try:
-        value = loads_toml(f"v = {raw}", source)["v"]
-    except ConfigError:
-        value = raw  # a bare word is a string
-    config_from_dict({section: {key: value}}, source, cfg)
+    table: dict[str, dict[str, Any]] = {}
+    for dotted, raw in items:
+        if "." not in dotted:
+            raise ConfigError(source, dotted, "expected SECTION.KEY=VALUE")
+        section, key = dotted.split(".", 1)
+        try:
+            value = loads_toml(f"v = {raw}", source)["v"]
+        except ConfigError:
+            value = raw  # a bare word is a string
+        table.setdefault(section, {})[key] = value
+    config_from_dict(table, source, cfg)
 
 
 def resolve_near(path: str, base: Path) -> Path:

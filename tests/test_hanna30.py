@@ -15,7 +15,7 @@ import pytest
 
 from hanna_tui.batch.config import batch_warnings, load_batch_config
 from hanna_tui.nas.supernet import temperature_at
-from hanna_tui.tomlio import dumps_toml, load_toml
+from hanna_tui.tomlio import load_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "hanna30.toml"
@@ -40,40 +40,50 @@ def test_the_authors_schedules_per_model() -> None:
     assert batch_warnings(cfg) == []  # no negative exponent in the authors' table
 
 
-def _scalar(value: object) -> str:
-    return json.dumps(value) if isinstance(value, (str, bool)) else repr(value)
+SHORT = [  # the first two settings, shortened from the command line: generated data, a slim proxy, 2 epochs
+    "--only",
+    "model02,model03",
+    *("--set", "run.device=cpu", "--set", "run.threads=1", "--set", "space.width_mult=0.25", "--set", "space.proxy=true"),
+    *("--set", "data.name=synthetic", "--set", "data.synthetic_train=192", "--set", "data.synthetic_test=64"),
+    *("--set", "data.image_size=16", "--set", "search.mode=sampled", "--set", "search.batch_size=48"),
+    *("--set", "search.epochs=2", "--set", "search.warmup_epochs=1", "--set", "train.enabled=false"),
+]
 
 
-def shortened(tmp_path: Path, count: int = 2) -> Path:
-    """The example with its first settings, on generated data with a slim proxy and a 2-epoch search."""
-    data = load_toml(EXAMPLE)
-    data["batch"].update(name="hanna30-short", runs_root=str(tmp_path / "runs"), concurrency=2)
-    base = data["base"]
-    base["run"] = {"device": "cpu", "threads": 1, "log_interval": 2}
-    base["profile"]["path"] = str(PROFILE)
-    base["space"].update(width_mult=0.25, proxy=True)
-    base["data"].update(name="synthetic", synthetic_train=192, synthetic_test=64, image_size=16)
-    base["search"].update(mode="sampled", epochs=2, warmup_epochs=1, batch_size=48)
-    del data["train"]  # 200 epochs of childnet training: not here
-    settings = data.pop("sweep")["settings"][:count]
-    text = dumps_toml(data)
-    for setting in settings:
-        setting.setdefault("search", {}).update(epochs=2, warmup_epochs=1)  # model02 asks for 100 / 10
-        search = setting.pop("search")
-        text += "\n[[sweep.settings]]\n" + "".join(f"{k} = {_scalar(v)}\n" for k, v in setting.items())
-        text += "".join(f"search.{k} = {_scalar(v)}\n" for k, v in search.items())
-    path = tmp_path / "hanna30-short.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+def test_only_and_set_narrow_the_batch() -> None:
+    from hanna_tui.batch.config import narrow
+
+    cfg = load_batch_config(EXAMPLE)
+    full = {s.label: s.run_name for s in cfg.settings}
+    narrow(cfg, [a for a in SHORT[3:] if a != "--set"], ["model02", "model03"])
+    assert [s.label for s in cfg.settings] == ["model02", "model03"]
+    assert all((s.config.search.epochs, s.config.search.warmup_epochs) == (2, 1) for s in cfg.settings)  # over model02's 100 / 10
+    assert all(s.config.data.val_fraction == 0.0 for s in cfg.settings)  # the example's protocol kept
+    assert not cfg.train.enabled
+    assert all(s.run_name != full[s.label] for s in cfg.settings)  # a shortened run never resumes the full one
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--only", "model99"], "--only: model99: no such setting"),
+        (["--set", "search.epochs"], "expected SECTION.KEY=VALUE"),
+        (["--set", "search.epochs=0"], "search.epochs"),
+        (["--set", "train.nope=1"], "train.nope"),
+    ],
+)
+def test_bad_only_and_set_are_one_line(args: list[str], needle: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "hanna_tui", "--batch", str(EXAMPLE), *args], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], out.stderr
 
 
 @pytest.mark.slow
-def test_the_first_two_settings_run_shortened(tmp_path: Path) -> None:
-    path = shortened(tmp_path)
-    cfg = load_batch_config(path)
-    assert [s.label for s in cfg.settings] == ["model02", "model03"]
-    assert all(s.config.data.val_fraction == 0.0 for s in cfg.settings)  # the example's protocol kept
-    out = subprocess.run([sys.executable, "-m", "hanna_tui", "--batch", str(path)], capture_output=True, text=True, timeout=300)
+def test_the_first_two_settings_run_shortened_with_set(tmp_path: Path) -> None:
+    env = dict(os.environ, OMP_NUM_THREADS="1", HANNA_RUNS=str(tmp_path / "runs"))
+    cmd = [sys.executable, "-m", "hanna_tui", "--batch", str(EXAMPLE), *SHORT]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     summary = json.loads(out.stdout)
     assert summary["counts"] == {"done": 2} and "front" not in summary  # knob searches: no budget front

@@ -11,12 +11,19 @@ import sys
 from ..errors import UserError
 
 
-def run_batch_cli(path: str, executor: str | None = None, address: str | None = None, concurrency: int | None = None) -> int:
+def run_batch_cli(
+    path: str,
+    executor: str | None = None,
+    address: str | None = None,
+    concurrency: int | None = None,
+    sets: list[str] | None = None,
+    only: list[str] | None = None,
+) -> int:
     """Entry point used by cli.main; a UserError is also reported as JSON on stdout, then re-raised."""
     from .runner import run_batch
 
     try:
-        return run_batch(path, executor=executor, address=address, concurrency=concurrency)
+        return run_batch(path, executor=executor, address=address, concurrency=concurrency, sets=sets, only=only)
     except UserError as exc:
         sys.stdout.write(
             json.dumps(

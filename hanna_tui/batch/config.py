@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import SearchConfig, config_from_dict, load_config, resolve_near
+from ..config import SearchConfig, config_from_dict, load_config, resolve_near, set_overrides
 from ..errors import ConfigError
 from ..knobs import KNOB_NAMES as LOSS_KNOBS
-from ..tomlio import load_toml
+from ..tomlio import load_toml, loads_toml
 
 EXECUTORS = ("local", "ray")
 KNOB_NAMES = (*LOSS_KNOBS, "form")
@@ -419,3 +419,42 @@ def _short(value: Any) -> str:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:48] or "run"
+
+
+# ---------------------------------------------------------------- narrowing from the command line
+
+
+def _toml_value(raw: str) -> Any:
+    try:
+        return loads_toml(f"v = {raw}", "--set")["v"]
+    except ConfigError:
+        return raw  # a bare word is a string
+
+
+def narrow(cfg: BatchConfig, sets: list[str], only: list[str]) -> None:
+    """`--batch FILE --only LABEL,... --set SECTION.KEY=VALUE`: keep the named settings and apply
+    the overrides (train.* and deploy.* to the batch's steps, the rest to the search config) to every one of them (after its own overrides, so --set search.epochs=2 shortens
+    a setting that names its own epochs too). A shortened run gets its own directory (the config
+    hash is part of the name), so it never resumes or overwrites the full-length one."""
+    if only:
+        labels = [s.label for s in cfg.settings]
+        unknown = [name for name in only if name not in labels]
+        if unknown:
+            shown = ", ".join(labels[:8]) + (", ..." if len(labels) > 8 else "")
+            raise ConfigError("--only", unknown[0], f"no such setting in {cfg.path} (expected one of {shown})")
+        cfg.settings = [s for s in cfg.settings if s.label in only]
+    items = []
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("--set", item, "expected SECTION.KEY=VALUE, e.g. search.epochs=2")
+        section, _, name = key.strip().partition(".")
+        if section in ("train", "deploy"):  # the batch's own steps (train.epochs=1, train.enabled=false)
+            _fill(getattr(cfg, section), {name: _toml_value(value.strip())}, "--set", section)
+            if section == "deploy":
+                _check_deploy(cfg.deploy, "--set")
+            continue
+        items.append((key.strip(), value.strip()))
+    if items:
+        for setting in cfg.settings:
+            set_overrides(setting.config, items, f"--set ({setting.label})")

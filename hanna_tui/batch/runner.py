@@ -22,8 +22,9 @@ from typing import Any, TextIO
 
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_UNREACHABLE, TargetUnreachable, UserError
 from ..fsutil import atomic_write_json, atomic_write_text, json_safe, read_json
+from ..profiles import resolve_profile
 from ..store import now_iso
-from .config import EXECUTORS, BatchConfig, Setting, batch_warnings, load_batch_config
+from .config import EXECUTORS, BatchConfig, Setting, batch_warnings, load_batch_config, narrow
 from .executors import LocalExecutor, RayExecutor, cpu_count, ray_available
 from .pipeline import Job, JobResult, planned_steps, step_done
 from .progress import PlainReporter, job_progress, make_reporter
@@ -99,7 +100,7 @@ def make_jobs(cfg: BatchConfig) -> list[Job]:
         config_file = batch_dir / "configs" / f"{run_dir.name}.toml"
         run_cfg = copy.deepcopy(setting.config)
         run_cfg.run.name = f"{cfg.batch.name}/{setting.label}"
-        run_cfg.profile.path = str(Path(run_cfg.profile.path).resolve())  # the step may run in another folder (Ray)
+        run_cfg.profile.path = str(resolve_profile(run_cfg.profile.path).resolve())  # the step may run in another folder (Ray)
         _write_if_changed(config_file, run_cfg.to_toml())
         jobs.append(
             Job(
@@ -284,9 +285,12 @@ def run_batch(
     concurrency: int | None = None,
     err: TextIO | None = None,
     out: TextIO | None = None,
+    sets: list[str] | None = None,
+    only: list[str] | None = None,
 ) -> int:
     err, out = err or sys.stderr, out or sys.stdout
     cfg = load_batch_config(path)
+    narrow(cfg, sets or [], only or [])
     for line in batch_warnings(cfg):
         err.write(f"warning: {line}\n")
     err.flush()

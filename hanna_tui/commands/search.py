@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..config import SearchConfig, demo_config, load_config, set_override
+from ..config import SearchConfig, demo_config, load_config, set_overrides
 from ..errors import UserError
 from ..knobs import knob_warnings
 from ..store import ORIGINS, Run
@@ -58,11 +58,14 @@ def load_search_config(args) -> tuple[SearchConfig, Path]:
         cfg, base = load_config(path), path.resolve().parent
     else:
         raise UserError("search: missing --config FILE (or --demo, or --run-dir DIR holding config.toml)")
+    items = []
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"--set {item}: expected SECTION.KEY=VALUE, e.g. search.epochs=3")
-        set_override(cfg, key.strip(), value.strip(), f"--set {key.strip()}")
+        items.append((key.strip(), value.strip()))
+    if items:
+        set_overrides(cfg, items, "--set " + " ".join(k for k, _ in items))
     return cfg, base
 
 
