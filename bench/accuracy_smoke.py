@@ -38,14 +38,36 @@ from hanna_tui.config import DataSection  # noqa: E402
 from hanna_tui.fsutil import atomic_write_json  # noqa: E402
 from hanna_tui.models import ModelSpec, spec_for_run, train_dir  # noqa: E402
 from hanna_tui.store import Run, create_run  # noqa: E402
-from hanna_tui.train import TrainConfig, train  # noqa: E402
+from hanna_tui.train import TrainConfig, Trainer  # noqa: E402
 
 TARBALL = REPO.parent / "shared" / "datasets" / "cifar10-jpeg.tar.gz"
 PROFILE = REPO / "profiles" / "rpi3b-hanna.toml"
 # The demo childnet: k3_e3 opens every stage (it changes shape), k3_e1 elsewhere, skips in three
 # repeat layers. Fixed, not searched, so the benchmark does not depend on a search run.
-DEMO_CHOICES = ["k3_e3", "k3_e3", "k3_e1", "k3_e1", "skip", "k3_e3", "k3_e1", "k3_e1", "skip", "k3_e3", "k3_e1",
-                "k3_e1", "skip", "k3_e3", "k3_e1", "k3_e1", "k3_e1", "k3_e3", "k3_e1", "k3_e1", "k3_e1", "k3_e3"]
+DEMO_CHOICES = [
+    "k3_e3",
+    "k3_e3",
+    "k3_e1",
+    "k3_e1",
+    "skip",
+    "k3_e3",
+    "k3_e1",
+    "k3_e1",
+    "skip",
+    "k3_e3",
+    "k3_e1",
+    "k3_e1",
+    "skip",
+    "k3_e3",
+    "k3_e1",
+    "k3_e1",
+    "k3_e1",
+    "k3_e3",
+    "k3_e1",
+    "k3_e1",
+    "k3_e1",
+    "k3_e3",
+]
 
 
 @dataclass(frozen=True)
@@ -73,9 +95,16 @@ def demo_arch(width_mult: float = 0.25) -> dict:
     space = get_space("fbnet-cifar10", width_mult)
     profile = load_profile(PROFILE)
     cost = CostModel(profile, space).arch_cost([candidate_index(n) for n in DEMO_CHOICES])
-    return {"space": space.name, "width_mult": width_mult, "num_classes": 10, "method": "fixed demo architecture",
-            "choices": DEMO_CHOICES, "predicted": {"latency_s": cost.latency_s, "energy_j": cost.energy_j},
-            "profile": profile.path, "device": profile.device_name}
+    return {
+        "space": space.name,
+        "width_mult": width_mult,
+        "num_classes": 10,
+        "method": "fixed demo architecture",
+        "choices": DEMO_CHOICES,
+        "predicted": {"latency_s": cost.latency_s, "energy_j": cost.energy_j},
+        "profile": profile.path,
+        "device": profile.device_name,
+    }
 
 
 def make_childnet_run(root: str | Path, width_mult: float = 0.25) -> Run:
@@ -86,8 +115,9 @@ def make_childnet_run(root: str | Path, width_mult: float = 0.25) -> Run:
 
 def make_baseline_run(root: str | Path, model: str, variant: str = "") -> tuple[Run, ModelSpec]:
     spec = ModelSpec(model, variant=variant)
-    run = create_run(spec.label.lower(), "baseline", root, {"model": model, "variant": variant, "label": spec.label,
-                                                             "num_classes": 10, "input_size": 32})
+    run = create_run(
+        spec.label.lower(), "baseline", root, {"model": model, "variant": variant, "label": spec.label, "num_classes": 10, "input_size": 32}
+    )
     return run, spec
 
 
@@ -103,10 +133,20 @@ def unpack(tmp: Path) -> Path:
 
 
 def recipe(plan: Plan, data_root: Path, test_images: int, threads: int, scale: float) -> TrainConfig:
-    data = DataSection(name="imagefolder", root=str(data_root), train_subset=max(64, int(plan.train_images * scale)),
-                       test_subset=test_images)
-    return TrainConfig(epochs=plan.epochs, batch_size=plan.batch_size, lr=plan.lr, warmup_epochs=0.3, device="cpu",
-                       threads=threads, workers=0, log_interval=25, data=data)
+    data = DataSection(
+        name="imagefolder", root=str(data_root), train_subset=max(64, int(plan.train_images * scale)), test_subset=test_images
+    )
+    return TrainConfig(
+        epochs=plan.epochs,
+        batch_size=plan.batch_size,
+        lr=plan.lr,
+        warmup_epochs=0.3,
+        device="cpu",
+        threads=threads,
+        workers=0,
+        log_interval=25,
+        data=data,
+    )
 
 
 def run_one(plan: Plan, runs_root: Path, cfg: TrainConfig) -> dict:
@@ -121,10 +161,17 @@ def run_one(plan: Plan, runs_root: Path, cfg: TrainConfig) -> dict:
         run, spec = make_baseline_run(runs_root, *(("mobilenetv2", "") if plan.key == "mobilenetv2" else ("condensenet", "86")))
         out = run.path
     started, cpu_started = time.perf_counter(), time.process_time()
-    result = train(out, spec, cfg, progress=lambda line: print(f"[{plan.key}] {line}", file=sys.stderr, flush=True))
-    return {"top1": round(result.top1 or 0.0, 4), "params": result.params, "macs": result.macs, "epochs": plan.epochs,
-            "train_images": cfg.data.train_subset, "seconds": round(time.perf_counter() - started, 1),
-            "cpu_seconds": round(time.process_time() - cpu_started, 1), **extra}
+    result = Trainer(out, spec, cfg, progress=lambda line: print(f"[{plan.key}] {line}", file=sys.stderr, flush=True)).run()
+    return {
+        "top1": round(result.top1 or 0.0, 4),
+        "params": result.params,
+        "macs": result.macs,
+        "epochs": plan.epochs,
+        "train_images": cfg.data.train_subset,
+        "seconds": round(time.perf_counter() - started, 1),
+        "cpu_seconds": round(time.process_time() - cpu_started, 1),
+        **extra,
+    }
 
 
 def main() -> None:
@@ -140,8 +187,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hanna-acc-") as tmp:
         data_root = Path(args.data_root) if args.data_root else unpack(Path(tmp) / "data")
         runs_root = Path(args.runs) if args.runs else Path(tmp) / "runs"
-        line: dict = {"bench": "accuracy_smoke", "data": "CIFAR-10 JPEG (ImageFolder)", "test_images": args.test_images,
-                      "threads": args.threads}
+        line: dict = {
+            "bench": "accuracy_smoke",
+            "data": "CIFAR-10 JPEG (ImageFolder)",
+            "test_images": args.test_images,
+            "threads": args.threads,
+        }
         for plan in PLANS:
             if args.only and plan.key not in args.only:
                 continue

@@ -1,6 +1,6 @@
 """What a long job needs from the machine: the device, mixed precision, seeds, RNG state, the stop flag.
 
-Used by the search service (hanna_tui.nas.run) and the search loop; imports torch, so the
+Used by the search service (hanna_tui.nas.run), the search loop and the trainer; imports torch, so the
 dashboard never imports it.
 """
 
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 import signal
-from contextlib import AbstractContextManager, nullcontext
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import torch
@@ -41,21 +43,42 @@ class StopFlag:
     def _handle(self, signum: int, frame: Any) -> None:
         self.signal = signum
 
+    @property
+    def reason(self) -> str:
+        """The signal's name (SIGTERM) once one arrived, else ''."""
+        return signal.Signals(self.signal).name if self.signal is not None else ""
+
+    def __bool__(self) -> bool:
+        return self.signal is not None
+
     def check(self) -> None:
         if self.signal is not None:
-            raise Cancelled(signal.Signals(self.signal).name)
+            raise Cancelled(self.reason)
+
+    @contextmanager
+    def installed(self) -> Iterator[StopFlag]:
+        """Installed for the block (signal handlers exist only in the main thread; elsewhere a no-op)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        self.install()
+        try:
+            yield self
+        finally:
+            self.restore()
 
 
-def pick_device(name: str) -> torch.device:
-    """auto: CUDA when there is one, else the CPU; a CUDA device that is not there is bad input."""
+def pick_device(name: str, option: str = "run.device") -> torch.device:
+    """auto: CUDA when there is one, else the CPU; a CUDA device that is not there is bad input
+    (named as the user gave it: run.device in a config, --device on the command line)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"run.device: {name} requested but CUDA is not available here (expected cpu or auto)")
+        raise UserError(f"{option}: {name} requested but CUDA is not available here (expected cpu or auto)")
     try:
         return torch.device(name)
     except RuntimeError:
-        raise UserError(f"run.device: {name!r} is not a device (expected auto, cpu, cuda or cuda:N)") from None
+        raise UserError(f"{option}: {name!r} is not a device (expected auto, cpu, cuda or cuda:N)") from None
 
 
 def amp_dtype(device: torch.device, enabled: bool = True) -> torch.dtype | None:

@@ -20,8 +20,30 @@ from hanna_tui.store import Run, create_run, find_run, list_runs, summarize
 from hanna_tui.train import TrainConfig, Trainer
 from hanna_tui.train.recipe import lr_at, param_groups
 
-CHOICES = ["k3_e1", "k3_e1_g2", "k3_e3", "skip", "k5_e1", "k5_e1", "skip", "k3_e1", "k3_e3", "k3_e1", "skip",
-           "k3_e1", "k3_e1", "k5_e1", "skip", "k3_e1", "k3_e1", "k3_e1", "skip", "k3_e1", "k3_e1", "k3_e1"]
+CHOICES = [
+    "k3_e1",
+    "k3_e1_g2",
+    "k3_e3",
+    "skip",
+    "k5_e1",
+    "k5_e1",
+    "skip",
+    "k3_e1",
+    "k3_e3",
+    "k3_e1",
+    "skip",
+    "k3_e1",
+    "k3_e1",
+    "k5_e1",
+    "skip",
+    "k3_e1",
+    "k3_e1",
+    "k3_e1",
+    "skip",
+    "k3_e1",
+    "k3_e1",
+    "k3_e1",
+]
 TINY = ["--threads", "1", "--workers", "0", "--quiet", "--warmup-epochs", "0", "--batch-size", "16"]
 
 
@@ -34,8 +56,16 @@ def one_thread():
 
 def search_run(root: Path, name: str = "child") -> Run:
     run = create_run(name, "search", root)
-    atomic_write_json(run.arch_path, {"space": "fbnet-cifar10", "width_mult": 0.25, "num_classes": 10, "choices": CHOICES,
-                                      "predicted": {"latency_s": 2.5, "energy_j": 9.0}})
+    atomic_write_json(
+        run.arch_path,
+        {
+            "space": "fbnet-cifar10",
+            "width_mult": 0.25,
+            "num_classes": 10,
+            "choices": CHOICES,
+            "predicted": {"latency_s": 2.5, "energy_j": 9.0},
+        },
+    )
     return run
 
 
@@ -55,10 +85,11 @@ def test_stopped_training_resumes_to_the_same_weights_as_an_uninterrupted_one(is
 
     def stop_after_first_epoch(line: str) -> None:
         if line.startswith("epoch 1/"):
-            holder["t"].stop.reason = "SIGTERM"
+            holder["t"].stop.signal = signal.SIGTERM
 
-    holder["t"] = Trainer(isolated_runs_root / "split", spec_for_run(search_run(isolated_runs_root, "b")), tiny_config(2),
-                          progress=stop_after_first_epoch)
+    holder["t"] = Trainer(
+        isolated_runs_root / "split", spec_for_run(search_run(isolated_runs_root, "b")), tiny_config(2), progress=stop_after_first_epoch
+    )
     first = holder["t"].run()
     split = Run(isolated_runs_root / "split")
     assert first.state == "cancelled" and split.status()["state"] == "cancelled" and "SIGTERM" in split.status()["error"]
@@ -75,8 +106,22 @@ def test_stopped_training_resumes_to_the_same_weights_as_an_uninterrupted_one(is
 
 def test_sigterm_saves_a_checkpoint_and_marks_the_training_cancelled(isolated_runs_root: Path) -> None:
     run = search_run(isolated_runs_root)
-    cmd = [sys.executable, "-m", "hanna_tui", "train", str(run.path), "--data", "synthetic", "--subset", "48", "--test-subset", "16",
-           "--epochs", "500", *TINY]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hanna_tui",
+        "train",
+        str(run.path),
+        "--data",
+        "synthetic",
+        "--subset",
+        "48",
+        "--test-subset",
+        "16",
+        "--epochs",
+        "500",
+        *TINY,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     status_path = run.path / "train" / "status.json"
@@ -110,8 +155,9 @@ def _write_tree(root: Path, classes: int, train_per: int, test_per: int) -> None
                 Image.fromarray(pixels.numpy()).save(folder / f"{i}.jpg")
 
 
-def test_train_command_on_an_imagefolder_tree_uses_its_class_count(isolated_runs_root: Path, tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture) -> None:
+def test_train_command_on_an_imagefolder_tree_uses_its_class_count(
+    isolated_runs_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     tree = tmp_path / "tree"
     _write_tree(tree, classes=3, train_per=12, test_per=4)
     run = search_run(isolated_runs_root)
@@ -180,7 +226,7 @@ def test_recipe_file_is_validated_and_flags_override_it(tmp_path: Path, isolated
     from hanna_tui.config import DataSection
 
     good = tmp_path / "recipe.toml"
-    good.write_text("[train]\nepochs = 7\nlr = 0.2\n[data]\nname = \"synthetic\"\n")
+    good.write_text('[train]\nepochs = 7\nlr = 0.2\n[data]\nname = "synthetic"\n')
     args = Namespace(config=str(good), epochs=3, no_amp=False, no_channels_last=True)
     cfg = config_from_args(args, DataSection())
     assert (cfg.epochs, cfg.lr, cfg.data.name, cfg.channels_last) == (3, 0.2, "synthetic", False)
@@ -228,7 +274,7 @@ def test_training_with_ema_and_cutout_evaluates_and_saves_the_average_and_resume
 
     def stop_after_first_epoch(line: str) -> None:
         if line.startswith("epoch 1/"):
-            holder["t"].stop.reason = "SIGTERM"
+            holder["t"].stop.signal = signal.SIGTERM
 
     holder["t"] = Trainer(isolated_runs_root / "ema", spec, cfg, progress=stop_after_first_epoch)
     assert holder["t"].run().state == "cancelled"

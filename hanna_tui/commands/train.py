@@ -49,7 +49,11 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     d.add_argument("--subset", type=int, help="use N training images (0 = all)")
     d.add_argument("--test-subset", type=int, help="use N test images (0 = all)")
     d.add_argument("--image-size", type=int, help="resize images to N x N (default: the model's 32)")
-    d.add_argument("--loader", choices=("cache", "dataloader"), help="cache: decode once, augment batches on the device (default); dataloader: per-image DataLoader")
+    d.add_argument(
+        "--loader",
+        choices=("cache", "dataloader"),
+        help="cache: decode once, augment batches on the device (default); dataloader: per-image DataLoader",
+    )
     r = p.add_argument_group("runtime")
     r.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto)")
     r.add_argument("--workers", type=int, help="DataLoader workers (default: auto, 0 on CPU)")
@@ -60,8 +64,12 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train a run's sampled childnet to full accuracy", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "train",
+        help="train a run's sampled childnet to full accuracy",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("run", metavar="RUN", help="run directory or id (a search run with arch.json, or a baseline)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="require a checkpoint and continue it")
@@ -104,8 +112,22 @@ def config_from_args(args: argparse.Namespace, data: DataSection):
         from ..train.recipe import apply_toml
 
         apply_toml(cfg, args.config)
-    simple = ("epochs", "batch_size", "lr", "weight_decay", "warmup_epochs", "label_smoothing", "seed", "device",
-              "workers", "threads", "log_interval", "cutout", "ema", "lr_base_batch")
+    simple = (
+        "epochs",
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "warmup_epochs",
+        "label_smoothing",
+        "seed",
+        "device",
+        "workers",
+        "threads",
+        "log_interval",
+        "cutout",
+        "ema",
+        "lr_base_batch",
+    )
     for name in simple:
         value = getattr(args, name, None)
         if value is not None:
@@ -113,8 +135,14 @@ def config_from_args(args: argparse.Namespace, data: DataSection):
     cfg.amp = not args.no_amp
     cfg.channels_last = not args.no_channels_last
     cfg.compile = cfg.compile or bool(getattr(args, "compile", False))
-    for flag, key in (("data", "name"), ("data_root", "root"), ("subset", "train_subset"), ("test_subset", "test_subset"),
-                      ("image_size", "image_size"), ("loader", "loader")):
+    for flag, key in (
+        ("data", "name"),
+        ("data_root", "root"),
+        ("subset", "train_subset"),
+        ("test_subset", "test_subset"),
+        ("image_size", "image_size"),
+        ("loader", "loader"),
+    ):
         value = getattr(args, flag, None)
         if value is not None:
             setattr(cfg.data, key, value)
@@ -132,7 +160,7 @@ def execute(target: Run, spec, cfg, mode: str, args: argparse.Namespace, dist=No
     """Train in the run's training folder with progress on stderr; print the result; map the outcome
     to an exit code. A baseline's own status follows its training (the run is the training)."""
     from ..distributed import DistContext
-    from ..train import train
+    from ..train import Trainer
 
     dist = dist or DistContext()
     lifecycle = dist.is_main and target.meta().get("kind") == "baseline"
@@ -145,7 +173,7 @@ def execute(target: Run, spec, cfg, mode: str, args: argparse.Namespace, dist=No
     if lifecycle:
         target.mark_running(resumed=mode != "no" and target.training().checkpoint_path.is_file())
     try:
-        result = train(target.train_path, spec, cfg, mode, progress=say, dist=dist)
+        result = Trainer(target.train_path, spec, cfg, mode, progress=say, dist=dist).run()
     except Exception as exc:  # recorded in the training's status.json by the trainer
         line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if lifecycle:
@@ -165,8 +193,10 @@ def execute(target: Run, spec, cfg, mode: str, args: argparse.Namespace, dist=No
         sys.stdout.write(json.dumps(asdict(result)) + "\n")
     else:
         top1 = "n/a" if result.top1 is None else f"{result.top1:.2%}"
-        print(f"{result.state}: {spec.label} top-1 {top1} after {result.epochs_done}/{result.total_epochs} epochs, "
-              f"{result.params:,} params, {result.macs / 1e6:.1f}M MACs  ({result.out_dir})")
+        print(
+            f"{result.state}: {spec.label} top-1 {top1} after {result.epochs_done}/{result.total_epochs} epochs, "
+            f"{result.params:,} params, {result.macs / 1e6:.1f}M MACs  ({result.out_dir})"
+        )
     return EXIT_INTERRUPTED if result.state == "cancelled" else 0
 
 

@@ -21,10 +21,9 @@ from __future__ import annotations
 import math
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from ..distributed import DistContext, FollowerRun, average_gradients, broadcast
 from ..errors import UserError
 from ..fsutil import atomic_write_json
 from ..models import ModelSpec, build_model, inference_form
-from ..runtime import memory_format
+from ..runtime import StopFlag, memory_format, pick_device
 from ..store import Run, now_iso
 from .checkpoint import CHECKPOINT, load_blob, save_blob
 from .recipe import TrainConfig, default_workers, lr_at, param_groups
@@ -69,42 +68,6 @@ class EpochStats:
     images_per_s: float
     seconds: float
     stopped: bool
-
-
-class StopFlag:
-    """Set by SIGTERM/SIGINT while training runs; checked between steps."""
-
-    def __init__(self) -> None:
-        self.reason = ""
-
-    def __bool__(self) -> bool:
-        return bool(self.reason)
-
-    @contextmanager
-    def installed(self) -> Iterator[StopFlag]:
-        if threading.current_thread() is not threading.main_thread():
-            yield self
-            return
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-        def handler(signum: int, _frame: Any) -> None:
-            self.reason = signal.Signals(signum).name
-
-        for sig in previous:
-            signal.signal(sig, handler)
-        try:
-            yield self
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
-    return torch.device(name)
 
 
 class Trainer:
@@ -162,7 +125,7 @@ class Trainer:
         self.cfg.validate()
         if self.cfg.threads > 0:
             torch.set_num_threads(self.cfg.threads)
-        self.device = resolve_device(self.dist.device_name(self.cfg.device))
+        self.device = pick_device(self.dist.device_name(self.cfg.device), "--device")
         self.cuda = self.device.type == "cuda"
         self._setup_data(resumed=blob is not None)
         torch.manual_seed(self.cfg.seed)
@@ -566,17 +529,6 @@ class _Window:
         out = (float(self.loss) / seen, float(self.correct) / seen, self.seen / max(time.perf_counter() - self.started, 1e-9))
         self.reset()
         return out
-
-
-def train(
-    out_dir: str | os.PathLike,
-    spec: ModelSpec,
-    cfg: TrainConfig,
-    resume: str = "auto",
-    progress: Progress | None = None,
-    dist: DistContext | None = None,
-) -> TrainResult:
-    return Trainer(out_dir, spec, cfg, resume, progress, dist).run()
 
 
 def checkpoint_exists(out_dir: str | os.PathLike) -> bool:
