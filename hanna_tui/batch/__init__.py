@@ -7,23 +7,17 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from ..errors import UserError
 
 
-def run_batch_cli(
-    path: str,
-    executor: str | None = None,
-    address: str | None = None,
-    concurrency: int | None = None,
-    sets: list[str] | None = None,
-    only: list[str] | None = None,
-) -> int:
+def run_batch_cli(path: str, **options: Any) -> int:
     """Entry point used by cli.main; a UserError is also reported as JSON on stdout, then re-raised."""
     from .runner import run_batch
 
     try:
-        return run_batch(path, executor=executor, address=address, concurrency=concurrency, sets=sets, only=only)
+        return run_batch(path, **options)  # executor, address, concurrency, sets, only: see runner.run_batch
     except UserError as exc:
         sys.stdout.write(
             json.dumps(

@@ -19,12 +19,12 @@ import sys
 
 from ..baselines import BASELINE_NAMES, CONDENSENET_VARIANTS
 from ..errors import UserError
+from .common import add_command
 from .train import add_train_args, config_from_args, execute
 
 
 def register(sub) -> None:
-    p = sub.add_parser("baseline", help="train a baseline (MobileNetV2, CondenseNet) as a run", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "baseline", "train a baseline (MobileNetV2, CondenseNet) as a run", __doc__)
     p.add_argument("model", choices=BASELINE_NAMES, help="baseline network")
     p.add_argument("--variant", choices=CONDENSENET_VARIANTS, help="CondenseNet variant (default 86)")
     p.add_argument("--name", help="run name (default: the model's)")
@@ -47,8 +47,15 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args, DataSection())
     spec = ModelSpec(args.model, input_size=cfg.data.image_size or 32, variant=variant)
     name = args.name or spec.label.lower()
-    extra = {"model": args.model, "variant": variant, "label": spec.label, "num_classes": spec.num_classes,
-             "input_size": spec.input_size, "data": data_meta(cfg.data), "origin": "cli"}
+    extra = {
+        "model": args.model,
+        "variant": variant,
+        "label": spec.label,
+        "num_classes": spec.num_classes,
+        "input_size": spec.input_size,
+        "data": data_meta(cfg.data),
+        "origin": "cli",
+    }
     created = create_run(name, kind="baseline", root=args.runs, extra=extra) if dist.is_main else None
     lock = created.lock("baseline") if created is not None else None
     try:

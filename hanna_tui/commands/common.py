@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
@@ -52,3 +53,8 @@ def print_json(obj: Any) -> None:
     from ..fsutil import json_safe
 
     sys.stdout.write(json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")  # inf/nan as null
+
+
+def add_command(sub, name: str, summary: str, doc: str | None) -> argparse.ArgumentParser:
+    """A subcommand whose --help shows its module docstring as written (usage lines, exit codes)."""
+    return sub.add_parser(name, help=summary, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -9,13 +9,14 @@ import argparse
 import json
 from pathlib import Path
 
+from .common import add_command
+
 FORMATS = ("torchscript", "onnx", "both")
 SUFFIX = {"torchscript": ".ts", "onnx": ".onnx"}
 
 
 def register(sub) -> None:
-    p = sub.add_parser("export", help="export a run's model as TorchScript or ONNX", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(sub, "export", "export a run's model as TorchScript or ONNX", __doc__)
     p.add_argument("run", metavar="RUN", help="run directory or id")
     p.add_argument("--format", choices=FORMATS, default="torchscript", help="what to write (default torchscript)")
     p.add_argument("--out", metavar="DIR", help="output folder (default RUN/export)")
@@ -37,12 +38,20 @@ def run(args: argparse.Namespace) -> int:
     writers = {"torchscript": export_torchscript, "onnx": export_onnx}
     written = {fmt: str(writers[fmt](model, shape, out_dir / f"model{SUFFIX[fmt]}")) for fmt in formats}
     cost = model_cost(model, shape)
-    result = {"run": target.id, "input_shape": shape, "trained": not args.untrained and trained_state(target) is not None,
-              "params": cost.params, "macs": cost.macs, "files": written}
+    result = {
+        "run": target.id,
+        "input_shape": shape,
+        "trained": not args.untrained and trained_state(target) is not None,
+        "params": cost.params,
+        "macs": cost.macs,
+        "files": written,
+    }
     if args.json:
         print(json.dumps(result))
     else:
         for fmt, path in written.items():
             print(f"{fmt:11s} {path}")
-        print(f"input {shape}  {cost.params:,} params  {cost.macs / 1e6:.1f}M MACs  {'trained' if result['trained'] else 'untrained'} weights")
+        print(
+            f"input {shape}  {cost.params:,} params  {cost.macs / 1e6:.1f}M MACs  {'trained' if result['trained'] else 'untrained'} weights"
+        )
     return 0

@@ -15,15 +15,11 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..store import find_run, list_runs, runs_root
+from .common import add_command
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "report",
-        help="write figures of runs (PNG, SVG) with index.md and data.json",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "report", "write figures of runs (PNG, SVG) with index.md and data.json", __doc__)
     p.add_argument("runs", nargs="*", metavar="RUN", help="run directories or ids (default: every run under the runs root)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the report (created if missing)")
     p.add_argument("--root", default=None, help="runs directory (default: $HANNA_RUNS or runs/)")

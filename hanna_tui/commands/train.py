@@ -23,6 +23,7 @@ import sys
 from ..config import DATA_NAMES, DataSection
 from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, UserError
 from ..store import Run, find_run, lead_process
+from .common import add_command
 
 RESUME_CHOICES = ("auto", "yes", "no")
 
@@ -64,12 +65,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "train",
-        help="train a run's sampled childnet to full accuracy",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "train", "train a run's sampled childnet to full accuracy", __doc__)
     p.add_argument("run", metavar="RUN", help="run directory or id (a search run with arch.json, or a baseline)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="require a checkpoint and continue it")
