@@ -3,7 +3,8 @@
 - Deploy (5, d) to the local target starts `hanna-tui deploy` as a job; the screen shows its steps as
   they come and the measured result when it ends, with no reload;
 - a long profile (Profiles, n) is stopped from the jobs list after the profile screen was closed:
-  SIGTERM to its process group, the job is "stopped", no profile (nor a temp file) is left behind;
+  SIGTERM to its process group, the CLI ends the on-device agent (its own session) and exits 130, the
+  job is "stopped", no profile (nor a temp file) is left behind, no agent measures on;
 - p on Runs starts `hanna-tui report` as a job and says where index.md is when it ends.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -75,6 +75,34 @@ def group_gone(pgid: int, timeout: float = 5.0) -> bool:
         if time.monotonic() > end:
             return False
         time.sleep(0.05)
+
+
+def agent_children(pid: int) -> list[int]:
+    """The on-device agents a `hanna-tui profile/deploy --target local` process started (in sessions of their own)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except (OSError, ValueError):
+            continue
+        if f"\nPPid:\t{pid}\n" in status and "agent-" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def gone(pid: int, timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists():
+        try:
+            if Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] == "Z":
+                return True
+        except (OSError, IndexError):
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def notes(app) -> str:
@@ -149,6 +177,8 @@ async def test_a_long_profile_is_stopped_from_the_jobs_list(runs, tmp_path) -> N
         bar = screen.query_one("#profile-progress", ProgressBar)
         assert await wait_until(pilot, lambda: (bar.progress or 0) > 0, timeout=90)  # the first blocks, while it runs
         assert bar.total == 193 and job.state() == "running"
+        agents = agent_children(pgid)
+        assert len(agents) == 1 and os.getsid(agents[0]) == agents[0] != os.getsid(pgid)  # out of reach of the job's group
         await pilot.press("escape")  # back to Profiles: the job goes on
         await pilot.pause()
         assert job.state() == "running"
@@ -161,8 +191,9 @@ async def test_a_long_profile_is_stopped_from_the_jobs_list(runs, tmp_path) -> N
         options.highlighted = 0
         await pilot.press("enter")  # stop it
         assert await wait_until(pilot, lambda: job.state() != "running", timeout=20)
-        assert job.state() == "stopped" and job.proc.returncode == -signal.SIGTERM
-        assert group_gone(pgid)
+        assert job.state() == "stopped" and job.proc.returncode == 130  # the CLI's own clean stop (EXIT_INTERRUPTED)
+        assert group_gone(pgid) and all(gone(pid) for pid in agents)  # the agent was ended too: nothing measures on
+        assert "cancelled by SIGTERM (" in last_error(job.log)
         assert await wait_until(pilot, lambda: str(options.get_option_at_index(0).prompt).startswith("stopped"), timeout=5)
         assert "sent SIGTERM" in notes(app)
         assert not (profiles / "long.toml").exists()

@@ -1,4 +1,13 @@
-"""hanna-tui deploy: export a run's childnet, run it on a target, store measured vs predicted cost."""
+"""hanna-tui deploy: export a run's childnet, run it on a target, store measured vs predicted cost.
+
+Steps go to stderr ("deploy: ..."); the result is saved as RUN/deploy/TARGET-TIMESTAMP.json only
+once the measurement is complete, and summarised on stdout (--json: the whole document).
+SIGTERM/SIGINT stop it cleanly: the agent is ended on the target, the export's temp files go,
+nothing is saved, and one line "hanna-tui: cancelled by SIGTERM (...)" says so.
+Exit codes: 0 measured and saved, 1 failed (a full disk here, an internal error), 2 bad input or
+the target cannot run the agent, 3 target unreachable (or a deadline passed), 130 cancelled by
+SIGTERM/SIGINT.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +30,20 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..device.cliargs import cancelled_error
+    from ..runtime import Cancelled, StopFlag  # the one home of SIGTERM/SIGINT as a flag (the search's too)
+
+    stop = StopFlag()
+    stop.install()
+    try:
+        return _run(args, stop)
+    except Cancelled as exc:
+        raise cancelled_error(exc, "the agent was stopped; nothing saved") from None
+    finally:
+        stop.restore()
+
+
+def _run(args, stop) -> int:
     from ..device.cliargs import bench_from_args, connect_from_args, energy_from_args
     from ..device.deploy import DeployRequest, deploy_run
     from ..store import find_run
@@ -37,6 +60,7 @@ def run(args) -> int:
         trained=not args.random_weights,
         deadline_s=args.deadline,
         follow_profile=follow,
+        stop=stop,
     )
     with run_.lock("deploy"):  # one process per run directory (a second exits 2 naming the holder)
         path, result = deploy_run(req, lambda msg: sys.stderr.write(f"deploy: {msg}\n"))

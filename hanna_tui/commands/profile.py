@@ -1,4 +1,14 @@
-"""hanna-tui profile: measure a device profile (lookup tables) on a target over SSH or locally."""
+"""hanna-tui profile: measure a device profile (lookup tables) on a target over SSH or locally.
+
+Progress goes to stderr, one line per measured block ("profile: [  done/total] KEY  LATENCY").
+Every measured block is kept in OUT.partial.json as it arrives; the TOML is written only when the
+table is complete, and the same command run again resumes from the partial state.
+SIGTERM/SIGINT stop it cleanly: the agent is ended on the target, temp files go, the partial state
+stays (the resume), no TOML is written, and one line "hanna-tui: cancelled by SIGTERM (...)" says
+how many blocks were kept.
+Exit codes: 0 written, 1 failed (a full disk here, an internal error), 2 bad input or the target
+cannot run the agent, 3 target unreachable (or a deadline passed), 130 cancelled by SIGTERM/SIGINT.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +42,20 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..device.cliargs import cancelled_error
+    from ..runtime import Cancelled, StopFlag  # the one home of SIGTERM/SIGINT as a flag (the search's too)
+
+    stop = StopFlag()
+    stop.install()
+    try:
+        return _run(args, stop)
+    except Cancelled as exc:
+        raise cancelled_error(exc, kept_note(Path(args.out), args.space, args.width_mult)) from None
+    finally:
+        stop.restore()
+
+
+def _run(args, stop) -> int:
     from ..device.cliargs import bench_from_args, connect_from_args, energy_from_args, stderr_progress
     from ..device.profiler import ProfileRequest, profile_target
     from ..errors import UserError
@@ -62,6 +86,7 @@ def run(args) -> int:
         device_name=args.name,
         deadline_s=args.deadline,
         calib_networks=args.calib_networks,
+        stop=stop,
     )
     profile = profile_target(req, stderr_progress("profile"))
     summary = {
@@ -79,3 +104,21 @@ def run(args) -> int:
     else:
         sys.stderr.write(f"profile: wrote {out} ({profile.device_name}, {summary['runtime']}, {summary['elapsed_s']} s)\n")
     return 0
+
+
+def kept_note(out: Path, space: str, width_mult: float) -> str:
+    """What a stop left: the blocks kept in the partial state for a resume, or nothing measured."""
+    from ..device.profiler import all_keys, partial_path
+    from ..fsutil import read_json
+    from ..space import get_space
+
+    partial = partial_path(out)
+    try:
+        state = read_json(partial)
+        kept = len(state["records"]) if isinstance(state, dict) and isinstance(state.get("records"), dict) else 0
+        total = len(all_keys(get_space(space, width_mult)))
+    except Exception:  # noqa: BLE001 - the note of an exit, never a second error
+        kept, total = 0, 0
+    if not kept:
+        return f"nothing measured; {out} not written"
+    return f"{out} not written; {kept}/{total} blocks kept in {partial}, the same command resumes from them"

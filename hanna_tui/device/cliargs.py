@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import UserError
+from ..errors import EXIT_INTERRUPTED, UserError
 from .energy import EnergyConfig, parse_energy
 from .profiler import BenchOptions, ConnectOptions, Progress
+
+# what --runtime and --precision take, and what each means (the dashboard's forms list the same)
+RUNTIME_CHOICES = {"torch": "TorchScript", "onnxruntime": "no torch on the board"}
+PRECISION_CHOICES = {"fp32": "float32", "int8": "static quantization"}
 
 
 def positive_int(text: str) -> int:
@@ -63,13 +67,13 @@ def add_bench_args(p: argparse.ArgumentParser, defaults: BenchOptions) -> None:
     )
     p.add_argument(
         "--runtime",
-        choices=("torch", "onnxruntime"),
+        choices=tuple(RUNTIME_CHOICES),
         default=defaults.runtime,
         help="what runs the network on the board: torch (TorchScript/eager) or onnxruntime (needs only numpy + onnxruntime there)",
     )
     p.add_argument(
         "--precision",
-        choices=("fp32", "int8"),
+        choices=tuple(PRECISION_CHOICES),
         default=defaults.precision,
         help="fp32 (default) or int8 (static quantization: ONNX Runtime's, or torch's quantized engine)",
     )
@@ -108,6 +112,14 @@ def connect_from_args(args: argparse.Namespace) -> ConnectOptions:
 
 def energy_from_args(args: argparse.Namespace) -> EnergyConfig:
     return parse_energy(args.energy, args.energy_root, args.vcgencmd)
+
+
+def cancelled_error(reason: object, what: str) -> UserError:
+    """The one line of a stopped profile/deploy: "cancelled by SIGTERM (what)", exit 130.
+
+    reason: the runtime.Cancelled raised by the stop flag (its text is the signal's name).
+    """
+    return UserError(f"cancelled by {reason} ({what})", EXIT_INTERRUPTED)
 
 
 def stderr_progress(prefix: str):

@@ -5,6 +5,11 @@ measurement is complete): target, time, measured {latency_s, energy_j, stats, re
 predicted {...} from a profile of that same board and runtime (calibrated when it has a
 calibration), board information. With no such profile the prediction is absent and the result
 says how to profile the target: a prediction of another device is never shown as the comparison.
+predicted.note says, in one line, where the prediction came from and whether it is like with like
+(the same board, runtime and precision; the clock and statistic of the measurement), or why there is none.
+
+A request with a stop flag (runtime.StopFlag) ends on SIGTERM/SIGINT by raising runtime.Cancelled: the
+agent is ended on the target (runner.AgentSession), the export's temp folder goes, nothing is saved.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class DeployRequest:
     deadline_s: float | None = None
     profiles: list[Path] | None = None  # profile folders to find the target's profile in (default: the usual ones)
     follow_profile: bool = False  # measured latency in the clock and statistic of the target's profile (when one is found)
+    stop: Any = None  # a runtime.StopFlag: once set, the deployment ends with runtime.Cancelled (nothing saved)
 
 
 @dataclass
@@ -109,16 +115,19 @@ def deploy_run(req: DeployRequest, step: StepCallback | None = None) -> tuple[Pa
     note(f"connecting to {req.connect.target}")
     target = open_target(req.connect.target, req.connect.trust_new_host, req.connect.known_hosts)
     try:
-        session = AgentSession(target, req.connect.remote_python, req.connect.remote_dir)
+        session = AgentSession(target, req.connect.remote_python, req.connect.remote_dir, req.stop)
+        session.check_stop()
         note("installing the agent" if session.ensure_agent() else "agent already installed")
         note("probing the board")
         session.probe(req.bench.runtime)
         with tempfile.TemporaryDirectory(prefix="hanna-deploy-") as tmp:
             note(f"exporting for {req.bench.runtime_label}")
             exported = export_run_model(req.run, Path(tmp), req.trained, req.bench)
+            session.check_stop()
             doc = _measure(req, session, exported, note)
     finally:
         target.close()
+    session.check_stop()  # measured, but a stop asked for meanwhile still saves nothing
     result = build_result(req, exported, doc, session)
     path = req.run.path / "deploy" / f"{target_slug(req.connect.target)}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     atomic_write_json(path, result)
@@ -191,6 +200,10 @@ def prediction(run: Run, board: dict[str, Any], bench: BenchOptions, target: str
     calibrated = from_profile(profile) is not None
     out.update(
         {
+            "note": (
+                f"like with like: {'calibrated ' if calibrated else ''}prediction of {profile.path} ({profile.device_name}), "
+                f"a profile of this board in the measured runtime and precision ({bench.runtime_label})"
+            ),
             "latency_s": cost.latency_s,
             "latency_lut_s": lut,
             "energy_j": cost.energy_j,
@@ -227,6 +240,13 @@ def build_result(req: DeployRequest, exported: ExportedModel, doc: dict, session
     if req.follow_profile and predicted.get("clock") in ("wall", "cpu") and predicted.get("statistic") in ("p50", "min", "mean"):
         clock, statistic = predicted["clock"], predicted["statistic"]
         latency = record[clock]
+    if predicted.get("latency_s") is not None:
+        held = (predicted.get("statistic"), predicted.get("clock"))
+        predicted["note"] += (
+            f"; measured as the profile holds it ({statistic}, {clock} clock)"
+            if held == (statistic, clock)
+            else f"; but measured as {statistic} ({clock} clock) while the profile holds {held[0]} ({held[1]} clock)"
+        )
     energy_info = record.get("energy")
     energy_j = None
     if req.energy.source == "paper":

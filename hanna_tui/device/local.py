@@ -13,12 +13,24 @@ from pathlib import Path
 from ..fsutil import atomic_write_bytes
 from .ssh import CommandResult, DeadlineExceeded, LineCallback, LineSplitter, RemoteDiskFull
 
+STOP_GRACE_S = 3.0  # SIGTERM, then SIGKILL to what is left of the group
+
 
 class LocalTarget:
-    """Runs the agent as a child process; files go under a local cache directory."""
+    """Runs the agent as a child process; files go under a local cache directory.
+
+    Each command runs in its own session (its own process group), so a signal meant for this process
+    never reaches it by itself: cancel() ends the groups of the commands running now (SIGTERM, then
+    SIGKILL), and of any command started after it (a cancelled target runs nothing more).
+    """
 
     is_local = True
     label = "local"
+
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self.cancelled = False
 
     def connect(self) -> LocalTarget:
         return self
@@ -51,6 +63,26 @@ class LocalTarget:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
+        with self._lock:
+            self._running.add(proc)
+            cancelled = self.cancelled
+        try:
+            if cancelled:
+                _stop_group(proc)
+            return self._wait(proc, deadline_s, stdin, on_stderr_line, on_stdout_line, start)
+        finally:
+            with self._lock:
+                self._running.discard(proc)
+
+    def _wait(
+        self,
+        proc: subprocess.Popen,
+        deadline_s: float,
+        stdin: bytes,
+        on_stderr_line: LineCallback | None,
+        on_stdout_line: LineCallback | None,
+        start: float,
+    ) -> CommandResult:
         out, err = bytearray(), bytearray()
         readers = [
             threading.Thread(target=_pump, args=(proc.stdout, out, LineSplitter(on_stdout_line)), daemon=True),
@@ -67,6 +99,14 @@ class LocalTarget:
         for reader in readers:
             reader.join(timeout=10)
         return CommandResult(proc.returncode, bytes(out), bytes(err), time.monotonic() - start)
+
+    def cancel(self) -> None:
+        """End the running commands' process groups (thread-safe; a stop of the agent from another thread)."""
+        with self._lock:
+            self.cancelled = True
+            running = list(self._running)
+        for proc in running:
+            _stop_group(proc)
 
     def upload(self, data: bytes, path: str, mode: int = 0o644, deadline_s: float = 120) -> None:
         self.ensure_space(os.path.dirname(path) or ".", len(data))
@@ -97,6 +137,24 @@ def _pump(stream, sink: bytearray, lines: LineSplitter) -> None:
     for chunk in iter(lambda: stream.read1(65536), b""):
         sink += chunk
         lines.feed(chunk)
+
+
+def _stop_group(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM to the command's process group, SIGKILL to whatever of it is left after grace_s.
+
+    Only polls the process (run() of another thread may be waiting on it): never reaps it itself.
+    """
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    end = time.monotonic() + grace_s
+    while proc.returncode is None and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.02)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group, or the leader itself
+    except ProcessLookupError:
+        pass
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -4,6 +4,10 @@ Resumable: each measured block is written to a partial-state JSON beside the out
 arrives; a dropped connection reconnects (a few times) and measures only what is missing, and
 rerunning the same command after a failure does the same. The TOML is written only when the
 table is complete.
+
+A request with a stop flag (runtime.StopFlag) ends on SIGTERM/SIGINT by raising runtime.Cancelled: the
+agent is ended on the target (runner.AgentSession), the temp folders go, the partial state keeps
+every block measured so far (the same command resumes from it) and no TOML is written.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ class ProfileRequest:
     device_name: str = ""
     deadline_s: float | None = None
     calib_networks: int = CALIB_NETWORKS  # whole networks measured to fit the calibration (0: none)
+    stop: Any = None  # a runtime.StopFlag: once set, the measurement ends with runtime.Cancelled
 
 
 @dataclass
@@ -149,6 +154,7 @@ def profile_target(req: ProfileRequest, progress: ProgressCallback | None = None
         )
     if req.calib_networks >= 2 and "networks" not in state:
         _with_retries(req, state, keys, progress, lambda: _measure_networks(req, space, state, progress))
+    _check_stop(req)  # a stop asked for now still writes nothing: the partial state holds it all
     profile = build_profile(req, space, state, time.monotonic() - started)
     header = (
         f"Device profile measured by hanna-tui profile on {req.connect.target} ({_now()}).\n"
@@ -169,6 +175,7 @@ def _with_retries(
     """One measurement, reconnecting after a connection that worked and then went away (a few times)."""
     attempt = 0
     while True:
+        _check_stop(req)
         try:
             measure()
             return
@@ -189,8 +196,13 @@ def _with_retries(
             time.sleep(req.connect.retry_wait_s * attempt)
 
 
+def _check_stop(req: ProfileRequest) -> None:
+    if req.stop is not None:
+        req.stop.check()
+
+
 def _session(req: ProfileRequest, target: Any) -> AgentSession:
-    session = AgentSession(target, req.connect.remote_python, req.connect.remote_dir)
+    session = AgentSession(target, req.connect.remote_python, req.connect.remote_dir, req.stop)
     session.ensure_agent()
     return session
 
@@ -269,6 +281,7 @@ def _measure_networks(req: ProfileRequest, space: SearchSpace, state: dict, prog
         models = []
         with tempfile.TemporaryDirectory(prefix="hanna-calib-") as tmp:
             for number, choices in enumerate(archs):
+                _check_stop(req)
                 art = network_artifact(space, choices, req.bench, Path(tmp), f"net{number:02d}")
                 remote = f"{session.workdir}/models/{art.sha256[:16]}{art.suffix}"
                 upload_if_changed(session.target, art.path, art.sha256, remote)

@@ -1,8 +1,12 @@
 """Deploy and profile-a-target screens: pick a run/target, start the CLI as a job, follow its log.
 
 DeployScreen: runs with a model (arch.json or a baseline) on the left, the target form on the
-right (~/.ssh/config hosts listed), a step log, and measured vs predicted latency/energy.
-ProfileTargetScreen: target, space and output file; a progress bar over the blocks of the table.
+right (~/.ssh/config hosts listed; runtime and precision as the CLI's --runtime/--precision), a step
+log, and measured vs predicted latency/energy with the prediction's like-with-like note.
+ProfileTargetScreen: target, runtime, precision, space and output file; a progress bar over the blocks.
+Values read from files (a result, a log line, a run id, a target) are never parsed as markup: they go
+into Text/Content pieces and notifications with markup off, made terminal-safe by fmt.printable
+(rich.markup.escape would not do: Textual's markup also reads [$var], [Red], [ red] and a trailing \\).
 
 Both start `hanna-tui deploy ...` / `hanna-tui profile ...` as detached processes (launch.start_job):
 they are jobs of the dashboard (j lists them, enter stops one: SIGTERM to its process group), they go
@@ -28,6 +32,7 @@ from textual.widgets.option_list import Option
 
 from ... import fmt
 from ...errors import UserError
+from ...fsutil import finite_or_none
 from ...space import SPACE_NAMES
 from ...store import RunSummary, list_runs, runs_root
 from ..launch import LogFollower, Spawner, bench_args, jobs_log, last_error, spawn_detached, start_job
@@ -46,40 +51,64 @@ def ssh_hosts() -> list[str]:
         return []
 
 
-def fmt_ms(value: float | None) -> str:
-    """A latency in the dashboard's one format (fmt.latency), 'n/a' when not measured."""
+def safe_text(value: Any) -> str:
+    """A value from a file as terminal-safe text (control characters shown as escapes, never sent)."""
+    return fmt.printable(str(value))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def fmt_ms(value: Any) -> str:
+    """A latency in the dashboard's one format (fmt.latency), 'n/a' when not measured (or not a number)."""
+    value = finite_or_none(value)
     return "n/a" if value is None else fmt.latency(value)
 
 
-def fmt_mj(value: float | None) -> str:
+def fmt_mj(value: Any) -> str:
+    value = finite_or_none(value)
     return "n/a" if value is None else fmt.energy(value)
 
 
-def ratio(measured: float | None, predicted: float | None) -> str:
+def ratio(measured: Any, predicted: Any) -> str:
+    measured, predicted = finite_or_none(measured), finite_or_none(predicted)
     if measured is None or not predicted:
         return ""
     return f"  ({measured / predicted:.2f}x predicted)"
 
 
-def result_text(result: dict[str, Any]) -> str:
-    m, p = result.get("measured", {}), result.get("predicted", {})
-    board = result.get("board", {})
-    stats = m.get("stats", {})
-    return "\n".join(
-        [
-            f"[b]{result.get('target', '?')}[/b]  {result.get('time', '')}  {board.get('model', '')}",
-            f"latency  measured {fmt_ms(m.get('latency_s'))}{ratio(m.get('latency_s'), p.get('latency_s'))}   predicted {fmt_ms(p.get('latency_s'))}",
-            f"energy   measured {fmt_mj(m.get('energy_j'))}{ratio(m.get('energy_j'), p.get('energy_j'))}   predicted {fmt_mj(p.get('energy_j'))}",
-            *(
-                [
-                    f"         calibrated prediction {fmt_ms(p['latency_calibrated_s'])}{ratio(m.get('latency_s'), p['latency_calibrated_s'])}"
-                ]
-                if p.get("latency_calibrated_s")
-                else []
-            ),
-            f"runs {stats.get('n', '?')}  p50 {fmt_ms(stats.get('p50'))}  p90 {fmt_ms(stats.get('p90'))}  p99 {fmt_ms(stats.get('p99'))}  std {fmt_ms(stats.get('std'))}",
-        ]
+def result_text(result: dict[str, Any]) -> Text:
+    """A deploy result (RUN/deploy/*.json) for the result pane; no value of the file is read as markup."""
+    m, p = _dict(result.get("measured")), _dict(result.get("predicted"))
+    board = _dict(result.get("board"))
+    stats = _dict(m.get("stats"))
+    lines = [
+        Text.assemble(
+            (safe_text(result.get("target", "?")), "bold"), f"  {safe_text(result.get('time', ''))}  {safe_text(board.get('model', ''))}"
+        ),
+        Text(
+            f"latency  measured {fmt_ms(m.get('latency_s'))}{ratio(m.get('latency_s'), p.get('latency_s'))}   predicted {fmt_ms(p.get('latency_s'))}"
+        ),
+        Text(
+            f"energy   measured {fmt_mj(m.get('energy_j'))}{ratio(m.get('energy_j'), p.get('energy_j'))}   predicted {fmt_mj(p.get('energy_j'))}"
+        ),
+    ]
+    if finite_or_none(p.get("latency_calibrated_s")):
+        calibrated = p["latency_calibrated_s"]
+        lines.append(Text(f"         calibrated prediction {fmt_ms(calibrated)}{ratio(m.get('latency_s'), calibrated)}"))
+    lines.append(
+        Text(
+            f"runs {safe_text(stats.get('n', '?'))}  p50 {fmt_ms(stats.get('p50'))}  p90 {fmt_ms(stats.get('p90'))}  "
+            f"p99 {fmt_ms(stats.get('p99'))}  std {fmt_ms(stats.get('std'))}"
+        )
     )
+    how = [str(m[k]) for k in ("runtime", "statistic", "clock") if m.get(k) is not None]
+    if how:
+        lines.append(Text(f"measured with {safe_text(' · '.join(how))}"))
+    if p.get("note"):
+        lines.append(Text(safe_text(p["note"]), style="dim"))  # where the prediction came from: like with like, or why none
+    return Text("\n").join(lines)
 
 
 def labelled(label: str, widget: Widget) -> ComposeResult:
@@ -90,13 +119,21 @@ def labelled(label: str, widget: Widget) -> ComposeResult:
 
 
 class TargetForm(Vertical):
-    """Target, remote python, energy source and host-key trust."""
+    """Target, remote python, runtime, precision, energy source and host-key trust."""
 
     DEFAULT_CSS = """
     TargetForm { height: auto; }
     """
 
+    def __init__(self, bench: Any = None, **kwargs: Any) -> None:
+        """bench: a device.profiler.BenchOptions whose runtime and precision the selects start at."""
+        super().__init__(**kwargs)
+        self.start_runtime = str(getattr(bench, "runtime", "torch"))
+        self.start_precision = str(getattr(bench, "precision", "fp32"))
+
     def compose(self) -> ComposeResult:
+        from ...device.cliargs import PRECISION_CHOICES, RUNTIME_CHOICES  # no torch (ssh_hosts reads paramiko anyway)
+
         hosts = ssh_hosts()
         yield from labelled(
             "target", Input(value="local", placeholder="local | user@host[:port] | ~/.ssh/config alias", id="target", compact=True)
@@ -104,6 +141,12 @@ class TargetForm(Vertical):
         if hosts:
             yield from labelled("ssh hosts", Select([(h, h) for h in hosts], prompt="~/.ssh/config hosts", id="hosts", compact=True))
         yield from labelled("remote python", Input(placeholder="default python3; this python for local", id="python", compact=True))
+        runtimes = [(f"{name} ({what})", name) for name, what in RUNTIME_CHOICES.items()]
+        runtime = self.start_runtime if self.start_runtime in RUNTIME_CHOICES else "torch"
+        yield from labelled("runtime", Select(runtimes, value=runtime, allow_blank=False, id="runtime", compact=True))
+        precisions = [(f"{name} ({what})", name) for name, what in PRECISION_CHOICES.items()]
+        precision = self.start_precision if self.start_precision in PRECISION_CHOICES else "fp32"
+        yield from labelled("precision", Select(precisions, value=precision, allow_blank=False, id="precision", compact=True))
         yield from labelled("energy sensor", Select(ENERGY_CHOICES, value="none", allow_blank=False, id="energy", compact=True))
         yield from labelled("host key", Checkbox("trust a new one (records it in known_hosts)", id="tofu", compact=True))
 
@@ -128,6 +171,20 @@ class TargetForm(Vertical):
             args.append("--trust-new-host")
         return args
 
+    def runtime(self) -> tuple[str, str]:
+        """(runtime, precision) chosen: the CLI's --runtime and --precision."""
+        return str(self.query_one("#runtime", Select).value), str(self.query_one("#precision", Select).value)
+
+    def bench_flags(self, bench: Any) -> list[str]:
+        """The bench's flags (launch.bench_args) with the runtime and precision chosen here."""
+        flags = bench_args(bench)
+        kept: list[str] = []
+        for index in range(0, len(flags) - 1, 2):  # flag/value pairs
+            if flags[index] not in ("--runtime", "--precision"):
+                kept += flags[index : index + 2]
+        runtime, precision = self.runtime()
+        return [*kept, "--runtime", runtime, "--precision", precision]
+
 
 FOLLOW_S = 0.25  # how often a screen reads its job's log
 PROGRESS_LINE = re.compile(r"^profile: \[\s*(\d+)/(\d+)\](.*)$")  # device.cliargs.stderr_progress
@@ -149,7 +206,7 @@ class FollowsJob:
         try:
             proc = start_job(args, log, self.spawn or spawn_detached)
         except OSError as exc:
-            self.notify(f"could not start {label}: {exc.strerror or exc}", title="Job failed", severity="error")  # type: ignore[attr-defined]
+            self.notify(safe_text(f"could not start {label}: {exc.strerror or exc}"), title="Job failed", severity="error", markup=False)  # type: ignore[attr-defined]
             return None
         job = Job(label, proc, log, kind=self.JOB_KIND, out=out)
         jobs = getattr(self.app, "jobs", None)  # type: ignore[attr-defined]
@@ -249,7 +306,7 @@ class DeployScreen(FollowsJob, HannaScreen):
         with Horizontal():
             yield OptionList(id="deploy-runs")
             with VerticalScroll(id="deploy-right"):
-                yield TargetForm(id="deploy-form")
+                yield TargetForm(self.bench, id="deploy-form")
                 yield Button("Deploy", variant="primary", id="deploy-go")
                 yield RichLog(id="deploy-log", markup=True, wrap=True)
                 yield Static("pick a run with a sampled childnet (arch.json)", id="deploy-result")
@@ -289,7 +346,7 @@ class DeployScreen(FollowsJob, HannaScreen):
             return
         for r in self.runs:
             measured = f"  measured {fmt.latency(r.measured_latency_s)}" if r.measured_latency_s is not None else ""
-            options.add_option(Option(f"{r.id}  pred {fmt.latency(r.pred_latency_s)}{measured}", id=r.id))
+            options.add_option(Option(Text(safe_text(f"{r.id}  pred {fmt.latency(r.pred_latency_s)}{measured}")), id=r.id))
         selected = previous.id if previous is not None else getattr(self.app, "selected_run", None)
         index = next((i for i, r in enumerate(self.runs) if r.id == selected), 0)
         options.highlighted = index
@@ -309,7 +366,9 @@ class DeployScreen(FollowsJob, HannaScreen):
         from ...store import Run
 
         results = Run(run.path).deploy_results()
-        text = result_text(results[-1]) if results else f"{run.id}: not deployed yet (predicted {fmt_ms(run.pred_latency_s)})"
+        text = (
+            result_text(results[-1]) if results else Text(safe_text(f"{run.id}: not deployed yet (predicted {fmt_ms(run.pred_latency_s)})"))
+        )
         self.query_one("#deploy-result", Static).update(text)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -334,35 +393,35 @@ class DeployScreen(FollowsJob, HannaScreen):
             form = self.query_one(TargetForm)
             target, flags = form.target(), form.cli_args()
         except UserError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(safe_text(exc), severity="error", markup=False)
             return
         from ...device.deploy import target_slug  # no torch: the slug of the result file's name
 
-        log.write(Text(f"deploying {run.id} to {target}"))
+        log.write(Text(safe_text(f"deploying {run.id} to {target}")))
         logfile = jobs_log(Path(run.path) / "deploy", target_slug(target))  # beside its results (RUN/deploy/*.json)
         self.job_run = str(run.path)
-        args = ["deploy", str(run.path), *flags, *bench_args(self.bench)]
+        args = ["deploy", str(run.path), *flags, *form.bench_flags(self.bench)]
         job = self.launch_job(f"deploy {run.id} to {target}", args, logfile, Path(run.path))
         if job is not None:
-            log.write(Text(f"job started, log {logfile}", style="dim"))
+            log.write(Text(safe_text(f"job started, log {logfile}"), style="dim"))
 
     def job_lines(self, job: Job, lines: list[str]) -> None:
         log = self.query_one("#deploy-log", RichLog)
         for line in lines:
             if line.strip():
-                log.write(Text(line.removeprefix("deploy: ")))
+                log.write(Text(safe_text(line.removeprefix("deploy: "))))
 
     def job_ended(self, job: Job) -> None:
         log = self.query_one("#deploy-log", RichLog)
         state = job.state()
         if state == "stopped":
             log.write(Text("stopped (SIGTERM); nothing was saved", style="yellow"))
-            self.notify(f"{job.label}: stopped", title="Deploy", severity="warning")
+            self.notify(safe_text(f"{job.label}: stopped"), title="Deploy", severity="warning", markup=False)
             return
         if state != "done":
-            error = last_error(job.log)
+            error = safe_text(last_error(job.log))
             log.write(Text.assemble(("failed: ", "red"), f"{error} ({state})"))
-            self.notify(error, title="Deploy failed", severity="error")
+            self.notify(error, title="Deploy failed", severity="error", markup=False)
             return
         from ...store import Run
 
@@ -375,7 +434,7 @@ class DeployScreen(FollowsJob, HannaScreen):
             self.query_one("#deploy-result", Static).update(result_text(results[-1]))
         elif results:
             measured = results[-1].get("measured", {})
-            self.notify(f"{job.label}: measured {fmt_ms(measured.get('latency_s'))}", title="Deployed")
+            self.notify(safe_text(f"{job.label}: measured {fmt_ms(_dict(measured).get('latency_s'))}"), title="Deployed", markup=False)
 
 
 class ProfileTargetScreen(FollowsJob, HannaScreen):
@@ -407,7 +466,7 @@ class ProfileTargetScreen(FollowsJob, HannaScreen):
             "[b]Profile a target[/b]  time every candidate block on the board · esc: back (profiling goes on)", classes="screen-title"
         )
         with VerticalScroll():
-            yield TargetForm(id="profile-form")
+            yield TargetForm(self.bench, id="profile-form")
             yield from labelled(
                 "space", Select([(s, s) for s in SPACE_NAMES], value="fbnet-cifar10", allow_blank=False, id="space", compact=True)
             )
@@ -423,7 +482,7 @@ class ProfileTargetScreen(FollowsJob, HannaScreen):
         job = self.running_job()  # started before esc: back; followed on from its log's tail
         if job is not None:
             self.out = job.out
-            self.query_one("#profile-log", RichLog).write(Text(f"following {job.label} (log {job.log})"))
+            self.query_one("#profile-log", RichLog).write(Text(safe_text(f"following {job.label} (log {job.log})")))
             self.follow(job)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -449,7 +508,7 @@ class ProfileTargetScreen(FollowsJob, HannaScreen):
         name = self.query_one("#out", Input).value.strip() or target_slug(target)
         out = (self._folder() / (name if name.endswith(".toml") else f"{name}.toml")).resolve()
         space = str(self.query_one("#space", Select).value)
-        args = ["profile", *flags, "--space", space, "--width-mult", repr(width), "--out", str(out), *bench_args(self.bench)]
+        args = ["profile", *flags, "--space", space, "--width-mult", repr(width), "--out", str(out), *form.bench_flags(self.bench)]
         return target, out, args
 
     def _logs(self) -> Path:
@@ -466,14 +525,14 @@ class ProfileTargetScreen(FollowsJob, HannaScreen):
         try:
             target, out, args = self.request()
         except UserError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(safe_text(exc), severity="error", markup=False)
             return
         self.out = out
         self.query_one("#profile-progress", ProgressBar).update(total=None, progress=0)
-        self.query_one("#profile-log", RichLog).write(Text(f"profiling {target} -> {out}"))
+        self.query_one("#profile-log", RichLog).write(Text(safe_text(f"profiling {target} -> {out}")))
         job = self.launch_job(f"profile {target} -> {out.name}", args, jobs_log(self._logs(), f"profile-{out.stem}"), out)
         if job is not None:
-            self.query_one("#profile-log", RichLog).write(Text(f"job started, log {job.log}", style="dim"))
+            self.query_one("#profile-log", RichLog).write(Text(safe_text(f"job started, log {job.log}"), style="dim"))
 
     def job_lines(self, job: Job, lines: list[str]) -> None:
         bar = self.query_one("#profile-progress", ProgressBar)
@@ -484,9 +543,9 @@ class ProfileTargetScreen(FollowsJob, HannaScreen):
             if match:
                 done, total, rest = int(match[1]), int(match[2]), match[3].strip()
                 bar.update(total=total, progress=done)
-                status = f"[{done}/{total}] {rest}"
+                status = safe_text(f"[{done}/{total}] {rest}")
             elif line.strip():
-                log.write(Text(line.removeprefix("profile: "), style="yellow"))
+                log.write(Text(safe_text(line.removeprefix("profile: ")), style="yellow"))
         if status is not None:
             self.query_one("#profile-status", Static).update(Text(status))
 
@@ -495,12 +554,12 @@ class ProfileTargetScreen(FollowsJob, HannaScreen):
         out = job.out or self.out
         state = job.state()
         if state == "done":
-            log.write(Text(f"wrote {out}", style="green"))
-            self.notify(f"wrote {out}", title="Profile ready")
+            log.write(Text(safe_text(f"wrote {out}"), style="green"))
+            self.notify(safe_text(f"wrote {out}"), title="Profile ready", markup=False)
         elif state == "stopped":
-            log.write(Text(f"stopped (SIGTERM); {out} not written (measured blocks kept for a resume)", style="yellow"))
-            self.notify(f"{job.label}: stopped", title="Profiling", severity="warning")
+            log.write(Text(safe_text(f"stopped (SIGTERM); {out} not written (measured blocks kept for a resume)"), style="yellow"))
+            self.notify(safe_text(f"{job.label}: stopped"), title="Profiling", severity="warning", markup=False)
         else:
-            error = last_error(job.log)
+            error = safe_text(last_error(job.log))
             log.write(Text.assemble(("failed: ", "red"), f"{error} ({state})"))
-            self.notify(error, title="Profiling failed", severity="error")
+            self.notify(error, title="Profiling failed", severity="error", markup=False)

@@ -30,6 +30,7 @@ def keys_table(title: str, rows: list[tuple[str, str]]) -> Table:
 
 APP_KEYS = [
     ("1 .. 5 / F1 .. F5", "Knobs, Runs, History, Profiles, Deploy"),
+    ("j", "jobs list; enter stops one"),
     ("ctrl+p", "command palette: every action by name"),
     ("tab / shift+tab", "enter the next / previous field or list"),
     ("escape", "leave a field (single-letter keys act on the screen again)"),
