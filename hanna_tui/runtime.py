@@ -7,65 +7,13 @@ dashboard never imports it.
 from __future__ import annotations
 
 import random
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import torch
 
 from .errors import UserError
-
-
-class Cancelled(Exception):
-    """SIGTERM or SIGINT arrived; the loop stopped at a batch boundary."""
-
-
-class StopFlag:
-    """Turns SIGTERM/SIGINT into a flag the loop checks between batches (one per process)."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self._old: dict[int, Any] = {}
-
-    def install(self) -> None:
-        if self._old:
-            return
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self._old[sig] = signal.signal(sig, self._handle)
-
-    def restore(self) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-        self._old = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.signal = signum
-
-    @property
-    def reason(self) -> str:
-        """The signal's name (SIGTERM) once one arrived, else ''."""
-        return signal.Signals(self.signal).name if self.signal is not None else ""
-
-    def __bool__(self) -> bool:
-        return self.signal is not None
-
-    def check(self) -> None:
-        if self.signal is not None:
-            raise Cancelled(self.reason)
-
-    @contextmanager
-    def installed(self) -> Iterator[StopFlag]:
-        """Installed for the block (signal handlers exist only in the main thread; elsewhere a no-op)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield self
-            return
-        self.install()
-        try:
-            yield self
-        finally:
-            self.restore()
+from .stopping import Cancelled, StopFlag  # noqa: F401 - re-exported; the stop flag lives torch-free
 
 
 def pick_device(name: str, option: str = "run.device") -> torch.device:

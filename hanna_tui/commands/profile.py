@@ -43,7 +43,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..device.cliargs import cancelled_error
-    from ..runtime import Cancelled, StopFlag  # the one home of SIGTERM/SIGINT as a flag (the search's too)
+    from ..stopping import Cancelled, StopFlag  # the one home of SIGTERM/SIGINT as a flag (torch-free; the search's too)
 
     stop = StopFlag()
     stop.install()

@@ -21,7 +21,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from ...errors import UserError
+from ... import fmt
+from ...errors import EXIT_INTERRUPTED, UserError
 from ..launch import stop_group
 
 
@@ -262,7 +263,7 @@ class Job:
             return "running"
         if code == 0:
             return "done"
-        if self.stop_requested or code == -signal.SIGTERM:
+        if self.stop_requested or code in (-signal.SIGTERM, EXIT_INTERRUPTED):
             return "stopped"
         return f"exit {code}"
 
@@ -286,8 +287,9 @@ class Job:
         return True
 
 
-def job_line(job: Job) -> str:
-    return f"{job.state():<9s} {job.label}  (log {job.log})"
+def job_line(job: Job) -> Text:
+    """Literal text: a label holds run ids and targets, which may hold "[" (never read as markup)."""
+    return Text(fmt.printable(f"{job.state():<9s} {job.label}  (log {job.log})"))
 
 
 class JobsDialog(ModalScreen[int | None]):
@@ -320,7 +322,7 @@ class JobsDialog(ModalScreen[int | None]):
         options = self.query_one("#jobs-list", OptionList)
         for i, job in enumerate(self.jobs[: options.option_count]):
             line = job_line(job)
-            if str(options.get_option_at_index(i).prompt) != line:
+            if str(options.get_option_at_index(i).prompt) != line.plain:
                 options.replace_option_prompt_at_index(i, line)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -11,7 +11,6 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SystemCommand
@@ -195,9 +194,11 @@ class RunsScreen(FollowingScreen):
         s = self.hanna_app.index.get(self.detail.run.id)
         status = self.detail.run.status()
         latest = status.get("latest") if isinstance(status.get("latest"), dict) else {}  # hostile files: see tests/hostile
-        parts = [f"[b]{escape(self.detail.run.id)}[/b]", escape(s.state if s else str(status.get("state", "?")))]
+        # pieces from files are literal Text (never markup): a state or error can hold "[", "\\" or ESC
+        state = s.state if s else str(status.get("state", "?"))
+        parts: list[Text | str] = [Text(fmt.printable(self.detail.run.id), style="bold"), fmt.printable(state)]
         if s is not None and s.proxy:
-            parts.append("[magenta]proxy search[/magenta]")
+            parts.append(Text("proxy search", style="magenta"))
         for key, label in (("loss", "loss"), ("ce", "CE"), ("temperature", "T")):
             if isinstance(latest.get(key), (int, float)):
                 parts.append(f"{label} {fmt.num(latest[key])}")
@@ -207,8 +208,8 @@ class RunsScreen(FollowingScreen):
             epochs = f" {s.train_epoch}/{s.train_total_epochs}" if s.train_total_epochs else ""
             parts.append(f"training {s.train_state}{epochs}" + (f" top-1 {fmt.pct(s.top1)}" if s.top1 is not None else ""))
         if status.get("error"):
-            parts.append(f"[red]{escape(str(status['error']))}[/red]")
-        self.query_one("#run-info", Static).update(Text.from_markup("  ".join(parts)))
+            parts.append(Text(fmt.printable(str(status["error"])), style="red"))
+        self.query_one("#run-info", Static).update(Text("  ").join(p if isinstance(p, Text) else Text(p) for p in parts))
 
     def budget_keys(self) -> tuple[str, ...]:
         if self.detail is None:
