@@ -30,17 +30,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..device.cliargs import cancelled_error
-    from ..stopping import Cancelled, StopFlag  # the one home of SIGTERM/SIGINT as a flag (torch-free; the search's too)
+    from ..device.cliargs import run_until_stopped
 
-    stop = StopFlag()
-    stop.install()
-    try:
-        return _run(args, stop)
-    except Cancelled as exc:
-        raise cancelled_error(exc, "the agent was stopped; nothing saved") from None
-    finally:
-        stop.restore()
+    return run_until_stopped(lambda stop: _run(args, stop), lambda: "the agent was stopped; nothing saved")
 
 
 def _run(args, stop) -> int:

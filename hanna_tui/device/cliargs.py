@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import EXIT_INTERRUPTED, UserError
 from .energy import EnergyConfig, parse_energy
@@ -120,6 +122,21 @@ def cancelled_error(reason: object, what: str) -> UserError:
     reason: the runtime.Cancelled raised by the stop flag (its text is the signal's name).
     """
     return UserError(f"cancelled by {reason} ({what})", EXIT_INTERRUPTED)
+
+
+def run_until_stopped(work: Callable[[Any], int], kept: Callable[[], str]) -> int:
+    """work(stop) with SIGTERM/SIGINT turned into the stop flag it checks; a stop becomes the one
+    cancel line (kept(): what was kept or lost) with exit 130."""
+    from ..stopping import Cancelled, StopFlag  # torch-free: installed before anything slow loads
+
+    stop = StopFlag()
+    stop.install()
+    try:
+        return work(stop)
+    except Cancelled as exc:
+        raise cancelled_error(exc, kept()) from None
+    finally:
+        stop.restore()
 
 
 def stderr_progress(prefix: str):
