@@ -47,14 +47,7 @@ class LocalTarget:
     def alive(self) -> bool:
         return True
 
-    def run(
-        self,
-        command: str,
-        deadline_s: float,
-        stdin: bytes = b"",
-        on_stderr_line: LineCallback | None = None,
-        on_stdout_line: LineCallback | None = None,
-    ) -> CommandResult:
+    def run(self, command: str, deadline_s: float, stdin: bytes = b"", on_stderr_line: LineCallback | None = None) -> CommandResult:
         start = time.monotonic()
         proc = subprocess.Popen(
             ["/bin/sh", "-c", command],
@@ -69,7 +62,7 @@ class LocalTarget:
         try:
             if cancelled:
                 _stop_group(proc)
-            return self._wait(proc, deadline_s, stdin, on_stderr_line, on_stdout_line, start)
+            return self._wait(proc, deadline_s, stdin, on_stderr_line, start)
         finally:
             with self._lock:
                 self._running.discard(proc)
@@ -80,12 +73,11 @@ class LocalTarget:
         deadline_s: float,
         stdin: bytes,
         on_stderr_line: LineCallback | None,
-        on_stdout_line: LineCallback | None,
         start: float,
     ) -> CommandResult:
         out, err = bytearray(), bytearray()
         readers = [
-            threading.Thread(target=_pump, args=(proc.stdout, out, LineSplitter(on_stdout_line)), daemon=True),
+            threading.Thread(target=_pump, args=(proc.stdout, out, LineSplitter(None)), daemon=True),
             threading.Thread(target=_pump, args=(proc.stderr, err, LineSplitter(on_stderr_line)), daemon=True),
         ]
         for reader in readers:

@@ -40,14 +40,7 @@ class Target(Protocol):
     label: str
     is_local: bool
 
-    def run(
-        self,
-        command: str,
-        deadline_s: float,
-        stdin: bytes = b"",
-        on_stderr_line: LineCallback | None = None,
-        on_stdout_line: LineCallback | None = None,
-    ) -> CommandResult: ...
+    def run(self, command: str, deadline_s: float, stdin: bytes = b"", on_stderr_line: LineCallback | None = None) -> CommandResult: ...
 
     def upload(self, data: bytes, path: str, mode: int = 0o644, deadline_s: float = 120) -> None: ...
 

@@ -472,14 +472,7 @@ class SSHTarget:
             raise ConnectionDropped(f"{self.label}: connection dropped")
         return transport
 
-    def run(
-        self,
-        command: str,
-        deadline_s: float,
-        stdin: bytes = b"",
-        on_stderr_line: LineCallback | None = None,
-        on_stdout_line: LineCallback | None = None,
-    ) -> CommandResult:
+    def run(self, command: str, deadline_s: float, stdin: bytes = b"", on_stderr_line: LineCallback | None = None) -> CommandResult:
         """Run a shell command (already quoted) with a deadline; both streams are drained while polling."""
         try:
             channel = self._transport().open_session(timeout=min(deadline_s, 30))
@@ -491,7 +484,7 @@ class SSHTarget:
             if stdin:
                 channel.sendall(stdin)
             channel.shutdown_write()
-            out, err = _drain(channel, start + deadline_s, on_stdout_line, on_stderr_line)
+            out, err = _drain(channel, start + deadline_s, on_stderr_line)
         except DeadlineExceeded:
             raise DeadlineExceeded(f"{self.label}: command ran past its deadline of {deadline_s:g} s ({_short(command)})") from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
@@ -605,9 +598,9 @@ def _sftp_write(sftp: paramiko.SFTPClient, path: str, data: bytes, mode: int) ->
     sftp.chmod(path, mode)
 
 
-def _drain(channel: paramiko.Channel, deadline: float, on_out: LineCallback | None, on_err: LineCallback | None) -> tuple[bytes, bytes]:
+def _drain(channel: paramiko.Channel, deadline: float, on_err: LineCallback | None) -> tuple[bytes, bytes]:
     out, err = bytearray(), bytearray()
-    out_lines, err_lines = LineSplitter(on_out), LineSplitter(on_err)
+    out_lines, err_lines = LineSplitter(None), LineSplitter(on_err)
     while True:
         busy = False
         if channel.recv_ready():
