@@ -67,8 +67,13 @@ class EnergyConfig:
     def agent_spec(self) -> dict[str, Any]:
         if not self.on_board:
             return {"source": "none"}
-        return {"source": self.source, "device": self.device, "sysfs_root": self.sysfs_root,
-                "interval_s": self.interval_s, "vcgencmd": self.vcgencmd}
+        return {
+            "source": self.source,
+            "device": self.device,
+            "sysfs_root": self.sysfs_root,
+            "interval_s": self.interval_s,
+            "vcgencmd": self.vcgencmd,
+        }
 
     def describe(self) -> str:
         if self.source == "paper":
