@@ -2,7 +2,8 @@
 
 For each runtime (torch, onnxruntime, onnxruntime-int8 by default) it profiles this machine (target
 local) exactly as `hanna-tui profile` does -- every block, then a handful of whole networks that fit
-the profile's calibration -- draws random architectures (none of them used by the calibration),
+the profile's calibration -- draws random architectures (none of them used by the calibration;
+by default spread from the dearest towards the cheapest, see random_archs),
 measures each whole network with the same agent, runtime and settings (two interleaved rounds), and
 prints one JSON line. Per runtime: share within +-10 %, Spearman and MAPE of the plain LUT sum, of
 a linear calibration and of the profile's per-candidate calibration, and the measurement's own
@@ -29,6 +30,7 @@ from hanna_tui.device.local import LocalTarget
 from hanna_tui.device.profiler import BenchOptions, ConnectOptions, ProfileRequest, network_artifact, profile_target
 from hanna_tui.device.runner import AgentSession
 from hanna_tui.profiles import DeviceProfile, load_profile
+from hanna_tui.space import candidate_index
 
 RUNTIMES = ("torch", "onnxruntime", "onnxruntime-int8")
 GOAL = {"within_10pct": 0.90, "spearman": 0.95}
@@ -47,6 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--archs", type=int, default=50, help="random architectures measured whole (default 50)")
     p.add_argument("--calib", type=int, default=12, help="whole networks the profile measures for its calibration (default 12)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--draw", choices=("spread", "uniform"), default="spread", help="how the test networks are drawn (see random_archs)")
     p.add_argument("--clock", choices=("wall", "cpu"), default="cpu", help="default cpu: this machine is shared")
     p.add_argument("--statistic", choices=("p50", "min"), default="min")
     p.add_argument("--min-runs", type=int, default=50)
@@ -72,9 +75,23 @@ def bench_options(args: argparse.Namespace, label: str) -> BenchOptions:
     )
 
 
-def random_archs(profile: DeviceProfile, count: int, seed: int) -> list[list[int]]:
+def random_archs(profile: DeviceProfile, count: int, seed: int, draw: str = "spread") -> list[list[int]]:
+    """uniform: every layer's candidate uniformly (sums cluster near the mean, where the noise of
+    the truth itself decides any ranking); spread: architecture i skips each skippable layer with
+    probability i / count, the other layers uniform among the blocks, so the networks span the
+    space from the dearest towards the cheapest, as searches with different knobs or budgets do."""
     rng = random.Random(seed)
-    return [[rng.choice(layer.allowed) for layer in profile.space().layers] for _ in range(count)]
+    layers = profile.space().layers
+    skip = candidate_index("skip") if draw == "spread" else None
+    archs = []
+    for i in range(count):
+        share = i / count
+        arch = []
+        for layer in layers:
+            blocks = [c for c in layer.allowed if c != skip] or list(layer.allowed)
+            arch.append(skip if skip in layer.allowed and rng.random() < share else rng.choice(blocks))
+        archs.append(arch)
+    return archs
 
 
 def measure_networks(profile: DeviceProfile, archs: list[list[int]], bench: BenchOptions, folder: Path) -> list[dict]:
@@ -108,7 +125,7 @@ def one_runtime(args: argparse.Namespace, label: str, folder: Path) -> dict:
     profile_target(req, lambda e: log(f"{label} profile {e.message}") if e.message else None)
     profile_s = time.monotonic() - start
     profile = load_profile(out)
-    archs = random_archs(profile, args.archs, args.seed)
+    archs = random_archs(profile, args.archs, args.seed, args.draw)
     records = measure_networks(profile, archs, bench, folder / label)
     stat = bench.statistic
     measured = [r["latency"][stat] for r in records]
@@ -124,6 +141,7 @@ def one_runtime(args: argparse.Namespace, label: str, folder: Path) -> dict:
     return {
         "profile_s": round(profile_s, 1),
         "measured_ms": {"min": round(min(measured) * 1e3, 3), "max": round(max(measured) * 1e3, 3)},
+        "lut_sum_ms": {"min": round(min(sums) * 1e3, 3), "max": round(max(sums) * 1e3, 3)},
         "plain_sum": scores(sums, measured),
         "linear_calibration": scores([linear.predict(s) for s in sums], measured),
         "calibrated": scores([cal.predict_arch(table, a) for a in archs], measured) if cal else None,
@@ -151,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "space": args.space,
         "width_mult": 0.25 if args.quick else args.width_mult,
         "archs": args.archs,
+        "draw": args.draw,
         "clock": args.clock,
         "statistic": args.statistic,
         "threads": 1,
