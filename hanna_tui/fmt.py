@@ -56,8 +56,11 @@ def pct(fraction: float | None, decimals: int = 1) -> str:
 
 
 def dominance(ratio: float | None) -> str:
-    """A dominance ratio; None is an undefined (infinite) ratio."""
-    return "inf" if ratio is None else f"{ratio:.3g}"
+    """A dominance ratio: "-" when undefined (None: 0/0, no cost term at all, alpha = gamma = 0),
+    "inf" when only the other term is 0 (x/0)."""
+    if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)):
+        return MISSING
+    return f"{ratio:.3g}"
 
 
 def count(value: int | None) -> str:

@@ -30,10 +30,22 @@ def test_accuracy_is_a_fraction_shown_in_percent() -> None:
 
 def test_counts_dominance_and_missing() -> None:
     assert fmt.count(2_300_000) == "2.3M" and fmt.count(61_000) == "61k" and fmt.count(12) == "12"
-    assert fmt.dominance(None) == "inf" and fmt.dominance(2.5803) == "2.58"
+    assert fmt.dominance(2.5803) == "2.58"
     assert fmt.num(None) == "-" and fmt.num(0.44931, digits=3) == "0.449"
 
 
 def test_printable_escapes_terminal_controls_and_keeps_the_rest() -> None:
     assert fmt.printable("20261201-run-é") == "20261201-run-é"
     assert fmt.printable("a\x1b[2Jb\x07\n") == "a\\x1b[2Jb\\x07\\n"
+
+
+def test_an_undefined_dominance_ratio_is_not_infinite() -> None:
+    """alpha = gamma = 0 (a budget-only search): vENER/vLAT is 0/0, undefined (knobs.ratio gives None),
+    never "inf"; x/0 (only the other term) is infinite."""
+    from hanna_tui.knobs import Knobs, dominance, ratio
+
+    assert ratio(0.0, 0.0) is None and ratio(1.0, 0.0) == math.inf
+    assert fmt.dominance(None) == "-" and fmt.dominance(math.nan) == "-"
+    assert fmt.dominance(math.inf) == "inf"
+    d = dominance(3.8, 18.7, Knobs(alpha=0.0, gamma=0.0))
+    assert d.dominant == "none" and fmt.dominance(d.energy_dominance) == "-" and fmt.dominance(d.latency_dominance) == "-"

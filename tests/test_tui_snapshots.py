@@ -75,6 +75,10 @@ def test_snapshot_history(snap_compare, fixture_runs) -> None:
     assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["f3"])
 
 
+def test_snapshot_history_small(snap_compare, fixture_runs) -> None:
+    assert snap_compare(app_for(fixture_runs), terminal_size=SMALL, run_before=steady, press=["3"])
+
+
 def test_snapshot_history_pareto(snap_compare, fixture_runs) -> None:
     assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["f3", "p"])
 
@@ -85,6 +89,10 @@ def test_snapshot_history_compare(snap_compare, fixture_runs) -> None:
 
 def test_snapshot_profiles(snap_compare, fixture_runs) -> None:
     assert snap_compare(app_for(fixture_runs), terminal_size=BIG, run_before=steady, press=["f4"])
+
+
+def test_snapshot_profiles_small(snap_compare, fixture_runs) -> None:
+    assert snap_compare(app_for(fixture_runs), terminal_size=SMALL, run_before=steady, press=["4"])
 
 
 def test_snapshot_deploy(snap_compare, fixture_runs, tmp_path, monkeypatch) -> None:

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from ..config import SearchConfig
+from .footer import SCREEN_KEYS
 from .launch import Spawner, spawn_detached
 from .paths import profiles_dir
 from .runindex import RunIndex
@@ -26,9 +27,6 @@ SCREENS_HELP = {
     "profiles": "Profiles: device lookup tables as heatmaps, with quirks",
     "deploy": "Deploy: run a childnet on a target and measure it",
 }
-
-
-SCREEN_KEYS = Binding.Group("screens", compact=True)
 
 
 def _lazy(module: str, name: str) -> Callable[[], Screen]:

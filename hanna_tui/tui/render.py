@@ -51,16 +51,19 @@ def theta_heatmap(probs: list[list[float]], mask: list[list[bool]], argmax: list
     return text
 
 
-def table_heatmap(table: list[list[float]], mask: list[list[bool]], unit: str, factor: float, marks: set[tuple[int, int]] | None = None) -> Text:
-    """A lookup table in a display unit, layers as rows; marked cells (quirks) get a '!'."""
+def table_heatmap(
+    table: list[list[float]], mask: list[list[bool]], unit: str, factor: float, marks: set[tuple[int, int]] | None = None
+) -> Text:
+    """A lookup table in a display unit (the caller's heading names it), layers as rows; marked cells
+    (quirks) get a '!'. 58 columns wide: it fits beside the profile list on an 80-column terminal."""
     marks = marks or set()
     values = [table[i][j] for i in range(len(table)) for j in range(len(table[i])) if mask[i][j]]
     lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
     span = (hi - lo) or 1.0
     text = Text()
-    text.append("lyr  " + "".join(f"{s:>5s} " for s in SHORT) + f" [{unit}]\n", style="bold")
+    text.append(f"{'lyr':<4s}" + "".join(f"{s:>5s} " for s in SHORT).rstrip() + "\n", style="bold")
     for i, row in enumerate(table):
-        text.append(f"{i:>3d}  ")
+        text.append(f"{i:>3d} ")
         for j, value in enumerate(row):
             if not mask[i][j]:
                 text.append("      ")

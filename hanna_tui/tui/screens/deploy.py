@@ -27,7 +27,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, ProgressBar, RichLog, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, ProgressBar, RichLog, Select, Static
 from textual.widgets.option_list import Option
 
 from ... import fmt
@@ -35,6 +35,7 @@ from ...errors import UserError
 from ...fsutil import finite_or_none
 from ...space import SPACE_NAMES
 from ...store import RunSummary, list_runs, runs_root
+from ..footer import HannaFooter
 from ..launch import LogFollower, Spawner, bench_args, jobs_log, last_error, spawn_detached, start_job
 from .base import HannaScreen
 from .jobs import Job
@@ -111,6 +112,20 @@ def result_text(result: dict[str, Any]) -> Text:
     return Text("\n").join(lines)
 
 
+STATE_STYLE = {"running": "green", "done": "cyan", "failed": "red", "cancelled": "yellow", "interrupted": "yellow"}
+
+
+def run_option(r: RunSummary) -> Text:
+    """A run of the deploy list on two lines: its id, then its state and costs (a line never wraps mid-phrase)."""
+    text = Text(safe_text(r.id), style="bold")
+    text.append("\n  ")
+    text.append(safe_text(r.state), style=STATE_STYLE.get(r.state, "dim"))
+    text.append(f" · pred {fmt.latency(r.pred_latency_s)}", style="dim")
+    if r.measured_latency_s is not None:
+        text.append(f" · measured {fmt.latency(r.measured_latency_s)}")
+    return text
+
+
 def labelled(label: str, widget: Widget) -> ComposeResult:
     """A form row: a visible label beside its field."""
     with Horizontal(classes="form-row"):
@@ -140,7 +155,15 @@ class TargetForm(Vertical):
         )
         if hosts:
             yield from labelled("ssh hosts", Select([(h, h) for h in hosts], prompt="~/.ssh/config hosts", id="hosts", compact=True))
-        yield from labelled("remote python", Input(placeholder="default python3; this python for local", id="python", compact=True))
+        yield from labelled(
+            "remote python",
+            Input(
+                placeholder="default: python3",
+                tooltip="the board's Python (default python3); local runs this dashboard's own Python",
+                id="python",
+                compact=True,
+            ),
+        )
         runtimes = [(f"{name} ({what})", name) for name, what in RUNTIME_CHOICES.items()]
         runtime = self.start_runtime if self.start_runtime in RUNTIME_CHOICES else "torch"
         yield from labelled("runtime", Select(runtimes, value=runtime, allow_blank=False, id="runtime", compact=True))
@@ -148,7 +171,9 @@ class TargetForm(Vertical):
         precision = self.start_precision if self.start_precision in PRECISION_CHOICES else "fp32"
         yield from labelled("precision", Select(precisions, value=precision, allow_blank=False, id="precision", compact=True))
         yield from labelled("energy sensor", Select(ENERGY_CHOICES, value="none", allow_blank=False, id="energy", compact=True))
-        yield from labelled("host key", Checkbox("trust a new one (records it in known_hosts)", id="tofu", compact=True))
+        trust = Checkbox("trust a new one", id="tofu", compact=True)
+        trust.tooltip = "an unknown host key is recorded in known_hosts; a changed one is always refused"
+        yield from labelled("host key", trust)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "hosts" and event.value is not Select.BLANK:
@@ -273,11 +298,10 @@ class DeployScreen(FollowsJob, HannaScreen):
     BINDINGS = [Binding("d", "deploy", "Deploy"), Binding("r", "reload", "Reload runs", show=False)]
     DEFAULT_CSS = """
     DeployScreen .form-row { height: 1; }
-    DeployScreen .form-label { width: 16; }
     DeployScreen #deploy-runs { width: 45%; }
     DeployScreen #deploy-right { width: 55%; }
     DeployScreen RichLog { height: 8; }
-    """
+    """  # the label width is app.tcss's (an app's CSS outranks a widget's DEFAULT_CSS)
 
     JOB_KIND = "deploy"
 
@@ -299,10 +323,7 @@ class DeployScreen(FollowsJob, HannaScreen):
         return index.base() if index is not None and hasattr(index, "base") else runs_root()
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "[b]Deploy[/b]  run a childnet on a board and measure it · d (or enter in a field): deploy · tab: the form",
-            classes="screen-title",
-        )
+        yield Static("[b]Deploy[/b]  measure a run's childnet on a board · d: deploy · tab: the form", classes="screen-title")
         with Horizontal():
             yield OptionList(id="deploy-runs")
             with VerticalScroll(id="deploy-right"):
@@ -310,7 +331,7 @@ class DeployScreen(FollowsJob, HannaScreen):
                 yield Button("Deploy", variant="primary", id="deploy-go")
                 yield RichLog(id="deploy-log", markup=True, wrap=True)
                 yield Static("pick a run with a sampled childnet (arch.json)", id="deploy-result")
-        yield Footer()
+        yield HannaFooter()
 
     def on_mount(self) -> None:
         self.ready = True
@@ -345,10 +366,11 @@ class DeployScreen(FollowsJob, HannaScreen):
             options.add_option(Option("no runs with a childnet yet (sample one first)", disabled=True))
             return
         for r in self.runs:
-            measured = f"  measured {fmt.latency(r.measured_latency_s)}" if r.measured_latency_s is not None else ""
-            options.add_option(Option(Text(safe_text(f"{r.id}  pred {fmt.latency(r.pred_latency_s)}{measured}")), id=r.id))
+            options.add_option(Option(run_option(r), id=r.id))
         selected = previous.id if previous is not None else getattr(self.app, "selected_run", None)
-        index = next((i for i, r in enumerate(self.runs) if r.id == selected), 0)
+        index = next((i for i, r in enumerate(self.runs) if r.id == selected), None)
+        if index is None:  # a finished run first: a running search's childnet is still changing
+            index = next((i for i, r in enumerate(self.runs) if r.state == "done"), 0)
         options.highlighted = index
         self.show_previous()
 
@@ -440,11 +462,13 @@ class DeployScreen(FollowsJob, HannaScreen):
 class ProfileTargetScreen(FollowsJob, HannaScreen):
     """Measure a target's lookup tables from the dashboard (the Profiles screen's 'profile a target')."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    HELP_NAME = "Profile a target"
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", tooltip="Back to Profiles (profiling goes on)")]
     DEFAULT_CSS = """
     ProfileTargetScreen .form-row { height: 1; }
-    ProfileTargetScreen .form-label { width: 18; }
     ProfileTargetScreen RichLog { height: 10; }
+    ProfileTargetScreen #profile-progress { display: none; }
+    ProfileTargetScreen #profile-progress.-started { display: block; }
     """
 
     JOB_KIND = "profile"
@@ -476,11 +500,16 @@ class ProfileTargetScreen(FollowsJob, HannaScreen):
             yield ProgressBar(id="profile-progress", show_eta=True)
             yield Static("", id="profile-status")
             yield RichLog(id="profile-log", markup=True, wrap=True)
-        yield Footer()
+        yield HannaFooter()
+
+    def show_progress(self) -> None:
+        """The bar appears once a job runs (idle, it would animate over nothing)."""
+        self.query_one("#profile-progress", ProgressBar).add_class("-started")
 
     def on_mount(self) -> None:
         job = self.running_job()  # started before esc: back; followed on from its log's tail
         if job is not None:
+            self.show_progress()
             self.out = job.out
             self.query_one("#profile-log", RichLog).write(Text(safe_text(f"following {job.label} (log {job.log})")))
             self.follow(job)
@@ -528,6 +557,7 @@ class ProfileTargetScreen(FollowsJob, HannaScreen):
             self.notify(safe_text(exc), severity="error", markup=False)
             return
         self.out = out
+        self.show_progress()
         self.query_one("#profile-progress", ProgressBar).update(total=None, progress=0)
         self.query_one("#profile-log", RichLog).write(Text(safe_text(f"profiling {target} -> {out}")))
         job = self.launch_job(f"profile {target} -> {out.name}", args, jobs_log(self._logs(), f"profile-{out.stem}"), out)

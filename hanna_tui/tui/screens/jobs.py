@@ -287,9 +287,31 @@ class Job:
         return True
 
 
-def job_line(job: Job) -> Text:
-    """Literal text: a label holds run ids and targets, which may hold "[" (never read as markup)."""
-    return Text(fmt.printable(f"{job.state():<9s} {job.label}  (log {job.log})"))
+def fold_path(path: str, width: int, indent: str = "") -> str:
+    """A path on lines of at most width cells, broken after a "/" (a name longer than a line is cut
+    inside only then); the lines after the first start with indent."""
+    lines: list[str] = []
+    line = ""
+    for piece in (p + "/" for p in path.split("/")[:-1]) if "/" in path else ():
+        if line and len(line) + len(piece) > width:
+            lines.append(line)
+            line = ""
+        line += piece
+    line += path.rsplit("/", 1)[-1]
+    while len(line) > width > 0:
+        lines.append(line[:width])
+        line = line[width:]
+    lines.append(line)
+    return ("\n" + indent).join(lines)
+
+
+def job_line(job: Job, width: int = 0) -> Text:
+    """The job's state and label, then its log on a line of its own (folded at "/" to width cells).
+
+    Literal text: a label holds run ids and targets, which may hold "[" (never read as markup)."""
+    log = fmt.printable(str(job.log))
+    shown = fold_path(log, width - 6, "      ") if width > 12 else log
+    return Text(fmt.printable(f"{job.state():<9s} {job.label}") + "\n  log " + shown)
 
 
 class JobsDialog(ModalScreen[int | None]):
@@ -301,11 +323,16 @@ class JobsDialog(ModalScreen[int | None]):
         super().__init__()
         self.jobs = jobs
 
+    def line_width(self) -> int:
+        """Cells of a line inside the list: the dialog (#jobs-dialog in app.tcss) less its frame and padding."""
+        return min(110, int(self.app.size.width * 0.96)) - 2 - 4 - 2 - 2 - 2  # and a scrollbar
+
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id="jobs-dialog"):
             yield Label(Text("Jobs started here", style="bold"))
             if self.jobs:
-                yield OptionList(*[Option(job_line(j), id=str(i)) for i, j in enumerate(self.jobs)], id="jobs-list")
+                width = self.line_width()
+                yield OptionList(*[Option(job_line(j, width), id=str(i)) for i, j in enumerate(self.jobs)], id="jobs-list")
             else:
                 yield Label(
                     "No jobs yet: t trains a childnet, b a baseline, w runs a sweep, e exports, p writes a report.", classes="empty-state"
@@ -320,8 +347,9 @@ class JobsDialog(ModalScreen[int | None]):
         if not self.jobs:
             return
         options = self.query_one("#jobs-list", OptionList)
+        width = self.line_width()
         for i, job in enumerate(self.jobs[: options.option_count]):
-            line = job_line(job)
+            line = job_line(job, width)
             if str(options.get_option_at_index(i).prompt) != line.plain:
                 options.replace_option_prompt_at_index(i, line)
 

@@ -18,7 +18,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Checkbox, Collapsible, Footer, Input, Label, Select, Static
+from textual.widgets import Checkbox, Collapsible, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
 from ... import fmt
@@ -28,6 +28,7 @@ from ...errors import ConfigError, UserError
 from ...knobs import FORMS, KNOB_NAMES, Knobs, penalty
 from ...profiles import DeviceProfile, list_profiles
 from ...space import SPACE_NAMES
+from ..footer import HannaFooter
 from ..launch import LaunchForm, build_config, launch_search
 from ..paths import DEFAULT_PROFILE_NAME
 from ..presets import Preset, list_presets, load_preset, preset_from_config, save_preset
@@ -82,7 +83,7 @@ class KnobsScreen(HannaScreen):
         self._load_profiles()
         base = self.base()
         yield Static(
-            "[b]Knobs[/b]  loss = CE + α·LAT^β + γ·ENER^δ   (a b g d: edit a knob, ↑/↓ step it, esc: leave, l: launch)",
+            "[b]Knobs[/b]  loss = CE + α·LAT^β + γ·ENER^δ · a b g d: edit · ↑/↓: step · l: launch",
             classes="screen-title",
         )
         with Horizontal(id="knobs-body"):
@@ -137,7 +138,7 @@ class KnobsScreen(HannaScreen):
             with Vertical(id="knob-right"):
                 yield Static("", id="readout")
                 yield PlotextPlot(id="penalty-plot")
-        yield Footer()
+        yield HannaFooter()
 
     def base(self) -> SearchConfig:
         """The config the form starts from and launches on (tui --config FILE, else the demo)."""

@@ -10,18 +10,20 @@ from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...errors import ConfigError
 from ...fmt import SCALES_J, SCALES_S, num, pick_scale
 from ...profiles import DeviceProfile, list_profiles
 from ...space import CANDIDATE_NAMES, CANDIDATES
+from ..footer import HannaFooter
 from ..render import table_heatmap
 from .base import HannaScreen
 
 SKIP = CANDIDATE_NAMES.index("skip")
 QUIRKS_SHOWN = 4
+NARROW = 100
 
 
 def quirks(profile: DeviceProfile) -> tuple[list[str], dict[str, set[tuple[int, int]]]]:
@@ -106,7 +108,7 @@ class ProfilesScreen(HannaScreen):
                 yield Static("", id="latency-heat")
                 yield Static("", id="energy-heat")
                 yield Static("", id="profile-provenance")
-        yield Footer()
+        yield HannaFooter()
 
     def on_mount(self) -> None:
         self.ready = True
@@ -116,6 +118,9 @@ class ProfilesScreen(HannaScreen):
 
     def tick(self) -> None:
         self.load()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW, "-narrow")  # a narrower list: the lookup tables fit beside it
 
     def load(self) -> None:
         """(Re)read the profiles when the folder changed: a profile measured meanwhile appears by itself."""
@@ -168,13 +173,13 @@ class ProfilesScreen(HannaScreen):
         mask = prof.space().mask()
         lat = prof.latency_s()
         unit, factor = pick_scale(max(max(r) for r in lat), SCALES_S)
-        lat_w.update(Text("latency per block\n", style="bold") + table_heatmap(lat, mask, unit, factor, marks["latency"]))
+        lat_w.update(Text(f"latency per block [{unit}]\n", style="bold") + table_heatmap(lat, mask, unit, factor, marks["latency"]))
         ener = prof.energy_j()
         if ener is None:
             ener_w.update(Text("energy: no table in this profile (measured without a power sensor)", style="italic"))
         else:
             eu, ef = pick_scale(max(max(r) for r in ener), SCALES_J)
-            ener_w.update(Text("\nenergy per block\n", style="bold") + table_heatmap(ener, mask, eu, ef, marks["energy"]))
+            ener_w.update(Text(f"\nenergy per block [{eu}]\n", style="bold") + table_heatmap(ener, mask, eu, ef, marks["energy"]))
 
     def action_profile_target(self) -> None:
         from .deploy import ProfileTargetScreen
