@@ -40,8 +40,15 @@ class StopFlag:
 
     @property
     def reason(self) -> str:
-        """The signal's name (SIGTERM) once one arrived, else ''."""
-        return signal.Signals(self.signal).name if self.signal is not None else ""
+        """Why the stop was asked for: the signal's name (SIGTERM), or what request() was given; else ''."""
+        if self.signal is None:
+            return ""
+        return getattr(self, "_why", "") or signal.Signals(self.signal).name
+
+    def request(self, why: str) -> None:
+        """Ask for a stop from code (a time limit, say), as a SIGTERM would."""
+        self._why = why
+        self.signal = signal.SIGTERM
 
     def __bool__(self) -> bool:
         return self.signal is not None
