@@ -10,18 +10,26 @@ a linear calibration and of the profile's per-candidate calibration, and the mea
 repeatability: the median difference between the two rounds, and the Spearman / share within 10 %
 of round 1 against round 2 (the ceiling any prediction can reach on this machine).
 
-    .venv/bin/python bench/lut_fidelity.py [--runtimes torch,onnxruntime,onnxruntime-int8] [--archs 50] [--quick]
+--neighbours K starts K CPU-bound processes beside the whole bench (profile and truth alike: a
+single-threaded numpy matrix-product loop each, the kind of work a user's other jobs do) and reports
+the CPU seconds they used, so a run "with a busy neighbour" is reproducible and shown to be one.
+
+    .venv/bin/python bench/lut_fidelity.py [--runtimes torch,onnxruntime,onnxruntime-int8] [--archs 50]
+        [--neighbours 1] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -56,7 +64,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--min-time", type=float, default=0.2)
     p.add_argument("--quick", action="store_true", help="width 0.25, 8 networks, few runs: checks the bench end to end")
     p.add_argument("--keep-profiles", help="folder to keep the profiles in")
+    p.add_argument("--neighbours", type=int, default=0, help="CPU-bound processes running beside the bench (default 0)")
     return p.parse_args(argv)
+
+
+NEIGHBOUR = "import numpy as np\na = np.random.default_rng(0).random((384, 384))\nwhile True:\n    a = a @ a\n    a /= a.max()\n"
+
+
+@contextlib.contextmanager
+def neighbours(count: int) -> Iterator[dict]:
+    """count single-threaded CPU-bound processes for the duration; yields a dict that gets their CPU seconds."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", NEIGHBOUR], env=env) for _ in range(count)]
+    info: dict = {"count": count, "cpu_s": 0.0, "wall_s": 0.0}
+    start = time.monotonic()
+    try:
+        yield info
+    finally:
+        info["wall_s"] = round(time.monotonic() - start, 1)
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            _, _, usage = os.wait4(proc.pid, 0)
+            info["cpu_s"] += usage.ru_utime + usage.ru_stime
+        info["cpu_s"] = round(info["cpu_s"], 1)
 
 
 def bench_options(args: argparse.Namespace, label: str) -> BenchOptions:
@@ -152,6 +183,7 @@ def one_runtime(args: argparse.Namespace, label: str, folder: Path) -> dict:
         },
         "blocks_repeatability_median": profile.measurement.get("repeatability_median"),
         "calibration_networks": len(calib_archs),
+        "load_avg_1m_end": round(os.getloadavg()[0], 2),
     }
 
 
@@ -163,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [r for r in labels if r not in (*RUNTIMES, "torch-int8")]
     if unknown:
         sys.stderr.write(f"lut_fidelity: --runtimes: unknown {', '.join(unknown)}\n")
+        return 2
+    if args.neighbours < 0:
+        sys.stderr.write(f"lut_fidelity: --neighbours {args.neighbours}: expected 0 or more\n")
         return 2
     result: dict = {
         "bench": "lut_fidelity",
@@ -177,11 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         "load_avg_1m_start": round(os.getloadavg()[0], 2),
         "runtimes": {},
     }
-    with tempfile.TemporaryDirectory(prefix="lut-fidelity-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="lut-fidelity-") as tmp, neighbours(args.neighbours) as busy:
         folder = Path(args.keep_profiles) if args.keep_profiles else Path(tmp)
         for label in labels:
             log(f"runtime {label}")
             result["runtimes"][label] = one_runtime(args, label, folder)
+    result["neighbours"] = busy
     result["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     result["goal"] = GOAL
     result["goal_met"] = {

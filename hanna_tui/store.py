@@ -12,6 +12,7 @@
     runs/<id>/train/          training of the childnet or of the baseline (its own status.json,
                               metrics.jsonl, checkpoint.pt, model.pt, model.json)
     runs/<id>/deploy/*.json   one result per target and time
+    runs/<id>/export/         `hanna-tui export`'s default output (model.pt, model.onnx)
 
 Permissions: every file of a run directory is created 0600 (owner only), atomic writes and
 appended JSON lines alike (fsutil.FILE_MODE); a symlink is never written through or read.
@@ -60,6 +61,7 @@ METRICS_FILE = "metrics.jsonl"
 LOCK_FILE = ".lock"
 TRAIN_DIR = "train"
 DEPLOY_DIR = "deploy"
+EXPORT_DIR = "export"
 ARCH_FILE = "arch.json"
 MODEL_FILE = "model.pt"
 SPEC_FILE = "model.json"
@@ -157,6 +159,11 @@ class Run:
     @property
     def deploy_dir(self) -> Path:
         return self.path / DEPLOY_DIR
+
+    @property
+    def export_dir(self) -> Path:
+        """Where `hanna-tui export` writes by default."""
+        return self.path / EXPORT_DIR
 
     @property
     def model_path(self) -> Path:

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     target = find_run(args.run)
     model, shape = load_run_model(target, trained=not args.untrained)
-    out_dir = Path(args.out) if args.out else target.path / "export"
+    out_dir = Path(args.out) if args.out else target.export_dir
     formats = ("torchscript", "onnx") if args.format == "both" else (args.format,)
     writers = {"torchscript": export_torchscript, "onnx": export_onnx}
     written = {fmt: str(writers[fmt](model, shape, out_dir / f"model{SUFFIX[fmt]}")) for fmt in formats}

@@ -34,7 +34,7 @@ from ... import fmt
 from ...errors import UserError
 from ...fsutil import finite_or_none
 from ...space import SPACE_NAMES
-from ...store import RunSummary, list_runs, runs_root
+from ...store import ARCH_FILE, RunSummary, list_runs, runs_root
 from ..footer import HannaFooter
 from ..launch import LogFollower, Spawner, bench_args, jobs_log, last_error, spawn_detached, start_job
 from .base import HannaScreen
@@ -350,7 +350,7 @@ class DeployScreen(FollowsJob, HannaScreen):
         index = getattr(self.app, "index", None)
         if self.runs_dir is None and index is not None:
             return [r for r in index.summaries() if r.kind == "baseline" or r.argmax_latency_s is not None or r.argmax_energy_j is not None]
-        return [r for r in list_runs(self._root()) if r.kind == "baseline" or (Path(r.path) / "arch.json").is_file()]
+        return [r for r in list_runs(self._root()) if r.kind == "baseline" or (Path(r.path) / ARCH_FILE).is_file()]
 
     def action_reload(self) -> None:
         runs = self.candidates()
