@@ -201,7 +201,9 @@ def resolve_profile(ref: str | os.PathLike) -> Path:
         if (folder / name).is_file():
             return folder / name
     looked = ", ".join(str(f) for f in folders)
-    raise ConfigError(str(ref), None, f"profile file not found (looked for {name} in {looked}; expected a TOML profile, e.g. rpi3b-hanna.toml)")
+    raise ConfigError(
+        str(ref), None, f"profile file not found (looked for {name} in {looked}; expected a TOML profile, e.g. rpi3b-hanna.toml)"
+    )
 
 
 def load_profile(path: str | os.PathLike) -> DeviceProfile:

@@ -23,8 +23,30 @@ from hanna_tui.store import create_run
 
 INPUT = [1, 3, 32, 32]
 # every candidate kind at least once (group convs with shuffle, 5x5, skip) at width 0.25
-CHOICES = ["k3_e1", "k3_e1_g2", "k3_e3", "skip", "k5_e6", "k5_e1", "k5_e1_g2", "k5_e3", "skip", "k3_e6", "k3_e1",
-           "k5_e1", "skip", "k3_e3", "k3_e1", "k5_e3", "skip", "k3_e1", "k5_e1", "k3_e3", "skip", "k3_e1"]
+CHOICES = [
+    "k3_e1",
+    "k3_e1_g2",
+    "k3_e3",
+    "skip",
+    "k5_e6",
+    "k5_e1",
+    "k5_e1_g2",
+    "k5_e3",
+    "skip",
+    "k3_e6",
+    "k3_e1",
+    "k5_e1",
+    "skip",
+    "k3_e3",
+    "k3_e1",
+    "k5_e3",
+    "skip",
+    "k3_e1",
+    "k5_e1",
+    "k3_e3",
+    "skip",
+    "k3_e1",
+]
 
 TORCH_ONLY = """
 import sys, torch
@@ -119,8 +141,16 @@ def test_onnx_export_without_onnx_is_a_clear_user_error(tmp_path: Path, monkeypa
 
 def test_export_command_writes_a_search_runs_childnet(isolated_runs_root: Path, capsys: pytest.CaptureFixture) -> None:
     run = create_run("exp", "search", isolated_runs_root)
-    atomic_write_json(run.arch_path, {"space": "fbnet-cifar10", "width_mult": 0.25, "num_classes": 10, "choices": CHOICES,
-                                      "predicted": {"latency_s": 1.0, "energy_j": 2.0}})
+    atomic_write_json(
+        run.arch_path,
+        {
+            "space": "fbnet-cifar10",
+            "width_mult": 0.25,
+            "num_classes": 10,
+            "choices": CHOICES,
+            "predicted": {"latency_s": 1.0, "energy_j": 2.0},
+        },
+    )
     fmt = "both" if export_mod.onnx_available() else "torchscript"
     assert main(["export", run.id, "--format", fmt, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

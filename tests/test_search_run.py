@@ -136,7 +136,7 @@ def test_queued_run_directory_from_the_dashboard_is_used(tmp_path: Path) -> None
 
 def test_new_run_under_hanna_runs(isolated_runs_root: Path, tmp_path: Path) -> None:
     cfg = tiny_config(tmp_path, epochs=1, mode="mixture")
-    result = run_cli("search", "--config", str(cfg), "--set", "search.warmup_epochs=0", "--set", "knobs.form=\"multiplicative\"")
+    result = run_cli("search", "--config", str(cfg), "--set", "search.warmup_epochs=0", "--set", 'knobs.form="multiplicative"')
     assert result.returncode == 0, result.stderr
     run_dir = Path(result.stdout.splitlines()[0])
     assert run_dir.parent == isolated_runs_root

@@ -21,8 +21,9 @@ def _env() -> dict[str, str]:
 
 def test_two_rank_training_writes_one_run_with_identical_weights(isolated_runs_root: Path) -> None:
     run = search_run(isolated_runs_root)
-    done = subprocess.run([*TORCHRUN, "train", str(run.path), *DATA, "--epochs", "2", *TINY], env=_env(),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*TORCHRUN, "train", str(run.path), *DATA, "--epochs", "2", *TINY], env=_env(), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = Run(run.path / "train")
     assert out.status()["state"] == "done"
@@ -33,8 +34,9 @@ def test_two_rank_training_writes_one_run_with_identical_weights(isolated_runs_r
 
 
 def test_two_rank_baseline_is_one_run(isolated_runs_root: Path) -> None:
-    done = subprocess.run([*TORCHRUN, "baseline", "mobilenetv2", *DATA, "--epochs", "1", *TINY], env=_env(),
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*TORCHRUN, "baseline", "mobilenetv2", *DATA, "--epochs", "1", *TINY], env=_env(), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     runs = list_runs(isolated_runs_root)
     assert [r.kind for r in runs] == ["baseline"]

@@ -157,7 +157,16 @@ def step_command(job: Job, step: str) -> list[str]:
         return cli + ["train", job.run_dir] + _train_flags(job.train or {})
     target = step.split(":", 1)[1]
     deploy = job.deploy or {}
-    cmd = cli + ["deploy", job.run_dir, "--target", target, "--runtime", deploy.get("runtime", "torch"), "--precision", deploy.get("precision", "fp32")]
+    cmd = cli + [
+        "deploy",
+        job.run_dir,
+        "--target",
+        target,
+        "--runtime",
+        deploy.get("runtime", "torch"),
+        "--precision",
+        deploy.get("precision", "fp32"),
+    ]
     if deploy.get("energy"):
         cmd += ["--energy", deploy["energy"]]
     return cmd + list(deploy.get("extra_args", []))

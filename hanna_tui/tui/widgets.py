@@ -75,7 +75,9 @@ class NameDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text)
-            yield Input(self.initial, placeholder="preset name", id="dialog-input", validators=[Function(lambda v: bool(v.strip()), "a name")])
+            yield Input(
+                self.initial, placeholder="preset name", id="dialog-input", validators=[Function(lambda v: bool(v.strip()), "a name")]
+            )
             yield Label("enter: save   escape: cancel", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

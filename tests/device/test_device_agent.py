@@ -18,8 +18,10 @@ from hanna_tui.space.blocks import build_head, build_layer_block, build_stem
 
 
 def structure(module: torch.nn.Module) -> list[tuple]:
-    mods = [(name, type(m).__name__, getattr(m, "groups", None), getattr(m, "stride", None), getattr(m, "padding", None))
-            for name, m in module.named_modules()]
+    mods = [
+        (name, type(m).__name__, getattr(m, "groups", None), getattr(m, "stride", None), getattr(m, "padding", None))
+        for name, m in module.named_modules()
+    ]
     params = [(name, tuple(p.shape)) for name, p in module.state_dict().items()]
     return mods + params
 

@@ -44,8 +44,19 @@ def test_hwmon_power_file_in_microwatts(tmp_path):
 def test_hwmon_current_times_voltage_and_ina3221_channels(tmp_path):
     hwmon(tmp_path, 0, {"name": "ina219", "curr1_input": "400", "in1_input": "5000", "in0_input": "12"})
     assert HwmonSensor(str(tmp_path)).read() == pytest.approx(2.0)
-    folder = hwmon(tmp_path, 1, {"name": "ina3221", "curr1_input": "1000", "in1_input": "5000", "curr2_input": "500",
-                                 "in2_input": "3300", "curr3_input": "0", "in3_input": "1800"})
+    folder = hwmon(
+        tmp_path,
+        1,
+        {
+            "name": "ina3221",
+            "curr1_input": "1000",
+            "in1_input": "5000",
+            "curr2_input": "500",
+            "in2_input": "3300",
+            "curr3_input": "0",
+            "in3_input": "1800",
+        },
+    )
     sensor = HwmonSensor(str(tmp_path), "ina3221")
     assert sensor.read() == pytest.approx(5.0 + 1.65)
     (folder / "curr1_input").write_text("2000\n")  # values are read afresh every sample
@@ -62,8 +73,10 @@ def test_hwmon_absent_is_a_clear_error(tmp_path):
 
 
 def test_rapl_counter_with_wraparound(tmp_path):
-    zone = write_files(tmp_path / "sys" / "class" / "powercap" / "intel-rapl:0",
-                       {"name": "package-0", "energy_uj": "999000000", "max_energy_range_uj": "1000000000"})
+    zone = write_files(
+        tmp_path / "sys" / "class" / "powercap" / "intel-rapl:0",
+        {"name": "package-0", "energy_uj": "999000000", "max_energy_range_uj": "1000000000"},
+    )
     write_files(tmp_path / "sys" / "class" / "powercap" / "intel-rapl:0:0", {"name": "core", "energy_uj": "5"})
     sensor = RaplSensor(str(tmp_path))
     assert sensor.kind == "counter" and sensor.name == "rapl:package-0"
@@ -154,7 +167,12 @@ def test_bad_energy_specs(text, message):
 
 def test_sensor_sources_are_described_for_the_agent(tmp_path):
     cfg = parse_energy("hwmon:ina226", sysfs_root=str(tmp_path))
-    assert cfg.on_board and cfg.agent_spec() == {"source": "hwmon", "device": "ina226", "sysfs_root": str(tmp_path),
-                                                   "interval_s": 0.01, "vcgencmd": "vcgencmd"}
+    assert cfg.on_board and cfg.agent_spec() == {
+        "source": "hwmon",
+        "device": "ina226",
+        "sysfs_root": str(tmp_path),
+        "interval_s": 0.01,
+        "vcgencmd": "vcgencmd",
+    }
     assert parse_energy("paper:idle=0.1,active=0.2").agent_spec() == {"source": "none"}
     assert parse_energy(None).enabled is False
