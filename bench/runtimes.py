@@ -3,8 +3,9 @@
 Each model (CIFAR-10, 32x32, random weights: latency does not depend on them) is exported for
 torch (TorchScript), torch-int8 (FX static quantization), onnxruntime and onnxruntime-int8
 (static QDQ quantization, 8 calibration images), and timed by the on-device agent on target
-local with one thread, two interleaved rounds. Prints one JSON line: per model and runtime the
-wall-clock p50, the CPU-time min (robust on a shared machine) and the two rounds' difference.
+local with one thread, in interleaved rounds. Prints one JSON line: per model and runtime the
+wall-clock p50, the CPU-time min (robust on a shared machine) and the difference between the even
+and the odd rounds.
 
     .venv/bin/python bench/runtimes.py [--quick]
 """

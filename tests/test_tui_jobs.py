@@ -35,7 +35,7 @@ from test_tui_support import PROFILES, FakeSpawn, plain, sync  # noqa: E402
 
 SIZE = (140, 45)
 TINY = BenchOptions(warmup_runs=1, warmup_s=0, min_runs=3, min_s=0, max_s=1, jit="eager")
-# many repeats: about 0.4 s a block over two rounds (the agent reports every 8 blocks), minutes in all
+# many repeats: about 0.4 s a block over its rounds (the agent reports every 8 blocks), minutes in all
 LONG = BenchOptions(warmup_runs=0, warmup_s=0, min_runs=1, min_s=0.4, max_s=5, jit="eager")
 CHOICES = ["k3_e1", "k3_e1_g2", "skip", "k5_e3", "k3_e6", "k5_e1", "skip", "k3_e3", "k5_e6", "k3_e1", "skip"]
 CHOICES += ["k5_e1_g2", "k3_e3", "k3_e1", "k3_e1", "skip", "k5_e3", "k3_e6", "skip", "k5_e1", "k3_e3", "k5_e6"]

@@ -17,8 +17,11 @@ Jobs:
   (or "models": [{"name", "model_path", "input_shape"}, ...] in one process)
 
 bench.runtime is torch | onnxruntime, bench.precision fp32 | int8 (torch: quantized here with torch's
-engine; onnxruntime: the host uploads statically quantized ONNX files). Every item is timed in two
-interleaved rounds; "repeatability" is the relative difference of the two rounds' statistics.
+engine; onnxruntime: the host uploads statically quantized ONNX files). Every item is timed in
+bench.rounds short interleaved rounds (A B C .. C B A ..), each with its share of the runs; each
+statistic is the median over the rounds of that round's statistic, so a busy spell on the board that
+hits one or two rounds does not move it. "repeatability" is the relative difference between the
+even and the odd rounds' medians.
 
 The block definitions below mirror hanna_tui/space/blocks.py exactly (a test compares the
 parameter shapes of every layer x candidate so the two cannot drift).
@@ -458,8 +461,11 @@ DEFAULT_BENCH = {
     "batch": 1,
     "jit": "freeze",  # torch: eager | trace | freeze
     "clock": "wall",  # wall (perf_counter) | cpu (thread CPU time: robust on a busy machine, 1 thread)
-    "chunk": 8,  # items measured per pair of interleaved rounds
+    "chunk": 8,  # items measured together in interleaved rounds
+    "rounds": 8,  # interleaved rounds per item (2 or more); later rounds warm up with WARM_AGAIN runs only
 }
+WARM_AGAIN = 2  # runs that refill the caches when a round comes back to an item
+ROBUST_KEYS = ("p50", "min", "mean")  # the statistics taken per round, then the median over rounds
 
 # what each runtime imports on the board, and how to install it there
 NEEDS = {"torch": ("torch",), "onnxruntime": ("numpy", "onnxruntime")}
@@ -562,14 +568,18 @@ def ort_callable(path: str, shape: list, bench: dict):
     return (lambda: session.run(None, {name: example})), _NoContext
 
 
-def time_call(call, context, bench: dict, sensor: PowerSensor | None, energy: dict, share: float = 1.0) -> dict:
-    """Warm up, then time call() (min_runs and min_s scaled by share: one of two interleaved rounds)."""
+def time_call(call, context, bench: dict, sensor: PowerSensor | None, energy: dict, share: float = 1.0, first: bool = True) -> dict:
+    """Warm up, then time call() (min_runs and min_s scaled by share: one of the interleaved rounds).
+
+    The first visit warms up fully (warmup_runs, warmup_s); a later round only refills the caches."""
     min_runs = max(3, int(math.ceil(bench["min_runs"] * share)))
     min_s, max_s = bench["min_s"] * share, bench["max_s"] * share
+    warmup_runs = bench["warmup_runs"] if first else min(WARM_AGAIN, bench["warmup_runs"])
+    warmup_s = bench["warmup_s"] if first else 0.0
     with context():
         start = time.perf_counter()
         count, last = 0, 0.0
-        while count < bench["warmup_runs"] or time.perf_counter() - start < bench["warmup_s"]:
+        while count < warmup_runs or time.perf_counter() - start < warmup_s:
             t0 = time.perf_counter()
             call()
             last = time.perf_counter() - t0
@@ -603,21 +613,31 @@ def time_call(call, context, bench: dict, sensor: PowerSensor | None, energy: di
 
 
 def summarize_rounds(rounds: list, bench: dict) -> dict:
-    """Statistics over both rounds, and the repeatability: |a - b| / mean of the rounds' statistic."""
+    """Pooled wall and cpu statistics; the latency (of the clock asked for) with p50/min/mean as the
+    median over rounds of each round's statistic; the even and odd rounds' medians ("halves") and
+    the repeatability: |even - odd| / their mean."""
     wall = summarize_times([t for r in rounds for t in r["times"]])
     cpu = summarize_times([t for r in rounds for t in r["cpu_times"]])
     # latency: the clock asked for; wall (perf_counter) is the default, cpu (this thread's CPU time)
     # leaves out time the board's scheduler gave to other processes
     clock = "cpu_times" if bench.get("clock") == "cpu" else "times"
-    result = {"latency": cpu if clock == "cpu_times" else wall, "wall": wall, "cpu": cpu, "warmup_runs": rounds[0]["warmup_runs"]}
-    if len(rounds) == 2:
-        stats = [summarize_times(r[clock]) for r in rounds]
-        result["rounds"] = [{"p50": st["p50"], "min": st["min"], "mean": st["mean"]} for st in stats]
-        result["repeatability"] = {key: _rel_diff(stats[0][key], stats[1][key]) for key in ("p50", "min", "mean")}
+    per_round = [summarize_times(r[clock]) for r in rounds]
+    latency = dict(cpu if clock == "cpu_times" else wall)
+    latency.update({key: median_of(per_round, key) for key in ROBUST_KEYS})
+    result = {"latency": latency, "wall": wall, "cpu": cpu, "warmup_runs": rounds[0]["warmup_runs"]}
+    if len(rounds) >= 2:
+        halves = [{key: median_of(per_round[parity::2], key) for key in ROBUST_KEYS} for parity in (0, 1)]
+        result["rounds"] = [{key: st[key] for key in ROBUST_KEYS} for st in per_round]
+        result["halves"] = halves
+        result["repeatability"] = {key: _rel_diff(halves[0][key], halves[1][key]) for key in ROBUST_KEYS}
     energies = [r["energy"] for r in rounds if "energy" in r]
     if energies:
         result["energy"] = energies[-1] if len(energies) == 1 else _merge_energy(energies)
     return result
+
+
+def median_of(stats: list, key: str) -> float:
+    return percentile(sorted(st[key] for st in stats), 0.5)
 
 
 def _rel_diff(a: float, b: float) -> float:
@@ -634,21 +654,25 @@ def _merge_energy(parts: list) -> dict:
 
 
 def measure_interleaved(items: list, bench: dict, sensor, energy: dict, on_record) -> list:
-    """Two interleaved rounds per chunk of items (A B C .. A B C), so drift and neighbours hit both rounds.
+    """bench.rounds interleaved rounds per chunk of items, forwards then backwards (A B C C B A ..), so
+    drift, neighbours and an item's place in the round hit every item alike.
 
     items: (record, make_call) pairs; make_call() -> (call, context). on_record(done, record) per item.
     """
     chunk = max(1, int(bench.get("chunk", 8)))
+    count = max(2, int(bench.get("rounds", 2)))
     out = []
     for first in range(0, len(items), chunk):
         part = items[first : first + chunk]
         calls = [make() for _, make in part]
-        rounds = [[], []]
-        for round_index in range(2):
-            for call, context in calls:
-                rounds[round_index].append(time_call(call, context, bench, sensor, energy, 0.5))
+        rounds = [[None] * len(part) for _ in range(count)]
+        for round_index in range(count):
+            order = range(len(part)) if round_index % 2 == 0 else reversed(range(len(part)))
+            for index in order:
+                call, context = calls[index]
+                rounds[round_index][index] = time_call(call, context, bench, sensor, energy, 1.0 / count, round_index == 0)
         for index, (record, _) in enumerate(part):
-            record.update(summarize_rounds([rounds[0][index], rounds[1][index]], bench))
+            record.update(summarize_rounds([r[index] for r in rounds], bench))
             out.append(record)
             on_record(len(out), record)
         del calls

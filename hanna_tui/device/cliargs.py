@@ -59,6 +59,12 @@ def add_bench_args(p: argparse.ArgumentParser, defaults: BenchOptions) -> None:
         default=defaults.max_s,
         help=f"stop timing a block after this many seconds (default {defaults.max_s})",
     )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=defaults.rounds,
+        help=f"interleaved rounds per item; each statistic is the median over rounds (default {defaults.rounds}, at least 2)",
+    )
     p.add_argument("--batch-size", dest="bench_batch", type=positive_int, default=defaults.batch, help="batch size (default 1)")
     p.add_argument("--jit", choices=("eager", "trace", "freeze"), default=defaults.jit, help="how blocks/models run (default freeze)")
     p.add_argument(
@@ -101,6 +107,7 @@ def bench_from_args(args: argparse.Namespace) -> BenchOptions:
         args.statistic,
         args.runtime,
         args.precision,
+        args.rounds,
     )
     bench.validate()
     return bench

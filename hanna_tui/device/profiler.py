@@ -49,6 +49,7 @@ class BenchOptions:
     statistic: str = "p50"
     runtime: str = "torch"  # torch | onnxruntime
     precision: str = "fp32"  # fp32 | int8
+    rounds: int = 8  # interleaved rounds per item; each statistic is the median over rounds (see the agent)
 
     @property
     def runtime_label(self) -> str:
@@ -69,6 +70,8 @@ class BenchOptions:
         for name in ("warmup_runs", "min_runs", "batch"):
             if getattr(self, name) < (1 if name != "warmup_runs" else 0):
                 raise UserError(f"--{name.replace('_', '-')}: expected a positive integer, got {getattr(self, name)}")
+        if self.rounds < 2:
+            raise UserError(f"--rounds {self.rounds}: expected 2 or more (the repeatability compares the even and the odd rounds)")
         if self.min_s < 0 or self.warmup_s < 0 or self.max_s <= 0 or self.threads < 0:
             raise UserError("--min-time/--warmup-time must be >= 0, --max-time > 0, --threads >= 0")
 
@@ -158,8 +161,8 @@ def profile_target(req: ProfileRequest, progress: ProgressCallback | None = None
     profile = build_profile(req, space, state, time.monotonic() - started)
     header = (
         f"Device profile measured by hanna-tui profile on {req.connect.target} ({_now()}).\n"
-        f"Runtime: {req.bench.runtime_label}. Latency: {req.bench.statistic} of the timed runs ({req.bench.clock} clock) in two interleaved rounds;\n"
-        "spread: p90/p50; repeatability: relative difference of the two rounds."
+        f"Runtime: {req.bench.runtime_label}. Latency: {req.bench.statistic} of the timed runs ({req.bench.clock} clock), the median over {req.bench.rounds} interleaved rounds;\n"
+        "spread: p90/p50; repeatability: relative difference of the even and the odd rounds."
     )
     save_profile(profile, req.out, header=header)
     try:
@@ -442,6 +445,7 @@ def _measurement(req: ProfileRequest, state: dict, elapsed_s: float) -> dict[str
         "clock": req.bench.clock,
         "runtime": req.bench.runtime,
         "precision": req.bench.precision,
+        "rounds": req.bench.rounds,
         "repeatability_median": _median([float((r.get("repeatability") or {}).get(req.bench.statistic, 0.0)) for r in records.values()]),
         "energy_source": req.energy.describe(),
         "elapsed_s": round(elapsed_s, 3),

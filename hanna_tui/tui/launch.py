@@ -351,6 +351,7 @@ BENCH_FLAGS = (
     ("jit", "--jit"),
     ("runtime", "--runtime"),
     ("precision", "--precision"),
+    ("rounds", "--rounds"),
 )
 # the CLI's defaults of clock and statistic, left out so that `deploy` measures in those of the target's profile
 FOLLOWED = (("clock", "--clock", "wall"), ("statistic", "--statistic", "p50"))

@@ -73,10 +73,21 @@ def test_agent_blocks_job_reports_board_and_stats(tmp_path):
     assert doc["ok"] and doc["board"]["python"] and doc["board"]["torch"] == torch.__version__
     assert doc["board"]["threads"] == 1 and "model" in doc["board"]
     assert [b["key"] for b in doc["blocks"]] == ["head", [2, 8], [5, 3]]
+    assert doc["bench"]["rounds"] == 8  # the default
     for block in doc["blocks"]:
-        assert block["latency"] == block["wall"] and block["cpu"]["n"] == block["wall"]["n"]
-        lat = block["latency"]
-        assert lat["n"] >= 7 and 0 < lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"]
+        wall, lat, rounds = block["wall"], block["latency"], block["rounds"]
+        assert block["cpu"]["n"] == wall["n"] == lat["n"] >= 8 * 3  # at least 3 timed runs a round
+        assert len(rounds) == 8 and len(block["halves"]) == 2
+        # each statistic: the median over the rounds of that round's; the pooled spread kept as is
+        for key in ("p50", "min", "mean"):
+            assert lat[key] == pytest.approx(agent.percentile(sorted(r[key] for r in rounds), 0.5))
+            assert block["halves"][0][key] == pytest.approx(agent.percentile(sorted(r[key] for r in rounds[0::2]), 0.5))
+        assert (lat["p90"], lat["p99"], lat["max"]) == (wall["p90"], wall["p99"], wall["max"])
+        assert 0 < wall["min"] <= lat["min"] <= lat["p50"] and wall["p50"] <= wall["p90"] <= wall["p99"]
+        halves = block["halves"]
+        assert block["repeatability"]["min"] == pytest.approx(
+            abs(halves[0]["min"] - halves[1]["min"]) / ((halves[0]["min"] + halves[1]["min"]) / 2)
+        )
     assert "thermal_before" in doc and "thermal_after" in doc
 
 

@@ -25,7 +25,7 @@ from hanna_tui.device.profiler import all_keys, partial_path
 from hanna_tui.space import get_space
 
 REPO = Path(__file__).resolve().parents[2]
-# many repeats: 0.25 s a block in each of two interleaved rounds, minutes for the whole table
+# many repeats: 0.25 s a block over its interleaved rounds, minutes for the whole table
 LONG = ["--warmup-runs", "0", "--warmup-time", "0", "--min-runs", "1", "--min-time", "0.25", "--max-time", "5", "--jit", "eager"]
 # a deploy whose measurement lasts a minute
 SLOW = ["--warmup-runs", "0", "--warmup-time", "0", "--min-runs", "1", "--min-time", "60", "--max-time", "60", "--jit", "eager"]
