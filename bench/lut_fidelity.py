@@ -5,9 +5,13 @@ local) exactly as `hanna-tui profile` does -- every block, then a handful of who
 the profile's calibration -- draws random architectures (none of them used by the calibration;
 by default spread from the dearest towards the cheapest, see random_archs),
 measures each whole network with the same agent, runtime and settings (--rounds short interleaved
-rounds, the median over rounds of each round's statistic), and prints one JSON line. Per runtime:
-share within +-10 %, Spearman and MAPE of the plain LUT sum, of a linear calibration and of the
-profile's per-candidate calibration, and the measurement's own repeatability: the median and largest
+rounds, the median over rounds of each round's statistic), six at a time beside two of the profile's
+calibration networks as `hanna-tui deploy` measures (see hanna_tui/device/speed.py), and prints one
+JSON line. Per runtime: share within +-10 %, Spearman and MAPE of the plain LUT sum, of a linear
+calibration, of the profile's per-candidate calibration as profiled ("calibrated_as_profiled", what
+cost, sample and the search use) and at the board's speed of the moment ("calibrated", what deploy
+shows beside a measurement; "speed_factor" the range of that speed), and the measurement's own
+repeatability: the median and largest
 relative difference between the even and the odd rounds, and the Spearman / share within 10 % of
 the even rounds against the odd ones (the ceiling any prediction can reach on this machine).
 
@@ -38,11 +42,13 @@ from hanna_tui.device.calibration import fit_linear, from_profile, mape, spearma
 from hanna_tui.device.local import LocalTarget
 from hanna_tui.device.profiler import BenchOptions, ConnectOptions, ProfileRequest, network_artifact, profile_target
 from hanna_tui.device.runner import AgentSession
+from hanna_tui.device.speed import references, speed_factor
 from hanna_tui.profiles import DeviceProfile, load_profile
 from hanna_tui.space import candidate_index
 
 RUNTIMES = ("torch", "onnxruntime", "onnxruntime-int8")
 GOAL = {"within_10pct": 0.90, "spearman": 0.95}
+CHUNK = 8  # items the agent measures together in interleaved rounds: test networks and the references
 
 
 def log(message: str) -> None:
@@ -65,7 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--min-time", type=float, default=0.2)
     p.add_argument("--rounds", type=int, default=BenchOptions.rounds, help=f"interleaved rounds per item (default {BenchOptions.rounds})")
     p.add_argument("--quick", action="store_true", help="width 0.25, 8 networks, few runs: checks the bench end to end")
-    p.add_argument("--keep-profiles", help="folder to keep the profiles in")
+    p.add_argument("--keep-profiles", help="folder to keep the profiles and the measured networks (networks-RUNTIME.json) in")
     p.add_argument("--neighbours", type=int, default=0, help="CPU-bound processes running beside the bench (default 0)")
     return p.parse_args(argv)
 
@@ -128,18 +134,38 @@ def random_archs(profile: DeviceProfile, count: int, seed: int, draw: str = "spr
     return archs
 
 
-def measure_networks(profile: DeviceProfile, archs: list[list[int]], bench: BenchOptions, folder: Path) -> list[dict]:
-    """Every architecture exported for the runtime and timed in one agent run (interleaved rounds, see the agent)."""
+def measure_networks(profile: DeviceProfile, archs: list[list[int]], bench: BenchOptions, folder: Path) -> tuple[list[dict], list[float]]:
+    """Every architecture exported for the runtime and timed in one agent run (interleaved rounds, see the agent),
+    CHUNK - REFERENCES at a time beside the profile's reference networks, as deploy does: the records, and
+    per architecture the speed factor of its chunk (the board now against the board when profiled)."""
     space = profile.space()
-    models = []
+    refs = references(profile)
+    ref_models = []
+    for k, ref in enumerate(refs):
+        art = network_artifact(space, ref.choices, bench, folder, f"reference{k}")
+        ref_models.append({"name": f"reference{k}", "model_path": str(art.path), "input_shape": art.input_shape})
+    models, per_chunk = [], CHUNK - len(refs)
     for i, choices in enumerate(archs):
         art = network_artifact(space, choices, bench, folder, f"arch{i:03d}")
         models.append({"name": f"arch{i:03d}", "model_path": str(art.path), "input_shape": art.input_shape})
-    log(f"exported {len(models)} networks; measuring")
+        if len(models) % CHUNK == per_chunk or i == len(archs) - 1:
+            models += ref_models
+    log(f"exported {len(archs)} networks and {len(refs)} references; measuring")
     session = AgentSession(LocalTarget())
     session.ensure_agent()
-    doc = session.run_job({"mode": "model", "models": models, "bench": asdict(bench)}, 300 + len(models) * (3 * bench.max_s + 5))
-    return doc["models"]
+    job = {"mode": "model", "models": models, "bench": {**asdict(bench), "chunk": CHUNK}}
+    doc = session.run_job(job, 300 + len(models) * (3 * bench.max_s + 5))
+    records, factors, now = [], [], []
+    for record in doc["models"]:
+        if not record["name"].startswith("reference"):
+            records.append(record)
+            continue
+        now.append(record["latency"][bench.statistic])
+        if len(now) == len(refs):  # the chunk's references are in: its networks' factor
+            factors += [speed_factor(refs, now)] * (len(records) - len(factors))
+            now = []
+    factors += [1.0] * (len(records) - len(factors))  # no references (a profile without calibration networks)
+    return records, factors
 
 
 def scores(predicted: list[float], measured: list[float]) -> dict[str, float]:
@@ -160,7 +186,7 @@ def one_runtime(args: argparse.Namespace, label: str, folder: Path) -> dict:
     profile_s = time.monotonic() - start
     profile = load_profile(out)
     archs = random_archs(profile, args.archs, args.seed, args.draw)
-    records = measure_networks(profile, archs, bench, folder / label)
+    records, factors = measure_networks(profile, archs, bench, folder / label)
     stat = bench.statistic
     measured = [r["latency"][stat] for r in records]
     halves = [[r["halves"][k][stat] for r in records] for k in (0, 1)]
@@ -172,13 +198,21 @@ def one_runtime(args: argparse.Namespace, label: str, folder: Path) -> dict:
     calib_measured = [v / 1e3 for v in profile.calibration.get("networks_ms", [])]
     linear = fit_linear([sum(table[i][c] for i, c in enumerate(a)) for a in calib_archs], calib_measured)
     repeat = sorted(r["repeatability"][stat] for r in records)
+    kept = {"archs": archs, "measured": measured, "halves": halves, "lut_sums": sums, "speed_factors": factors}
+    (folder / f"networks-{label}.json").write_text(json.dumps(kept))
     return {
         "profile_s": round(profile_s, 1),
         "measured_ms": {"min": round(min(measured) * 1e3, 3), "max": round(max(measured) * 1e3, 3)},
         "lut_sum_ms": {"min": round(min(sums) * 1e3, 3), "max": round(max(sums) * 1e3, 3)},
         "plain_sum": scores(sums, measured),
         "linear_calibration": scores([linear.predict(s) for s in sums], measured),
-        "calibrated": scores([cal.predict_arch(table, a) for a in archs], measured) if cal else None,
+        "calibrated_as_profiled": scores([cal.predict_arch(table, a) for a in archs], measured) if cal else None,
+        "calibrated": scores([cal.predict_arch(table, a) * f for a, f in zip(archs, factors, strict=True)], measured) if cal else None,
+        "speed_factor": {
+            "min": round(min(factors), 4),
+            "median": round(sorted(factors)[len(factors) // 2], 4),
+            "max": round(max(factors), 4),
+        },
         "repeatability": {
             "median_round_diff": round(repeat[len(repeat) // 2], 4),
             "max_round_diff": round(repeat[-1], 4),

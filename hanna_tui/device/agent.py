@@ -613,23 +613,26 @@ def time_call(call, context, bench: dict, sensor: PowerSensor | None, energy: di
 
 
 def summarize_rounds(rounds: list, bench: dict) -> dict:
-    """Pooled wall and cpu statistics; the latency (of the clock asked for) with p50/min/mean as the
-    median over rounds of each round's statistic; the even and odd rounds' medians ("halves") and
-    the repeatability: |even - odd| / their mean."""
-    wall = summarize_times([t for r in rounds for t in r["times"]])
-    cpu = summarize_times([t for r in rounds for t in r["cpu_times"]])
-    # latency: the clock asked for; wall (perf_counter) is the default, cpu (this thread's CPU time)
-    # leaves out time the board's scheduler gave to other processes
-    clock = "cpu_times" if bench.get("clock") == "cpu" else "times"
-    per_round = [summarize_times(r[clock]) for r in rounds]
-    latency = dict(cpu if clock == "cpu_times" else wall)
-    latency.update({key: median_of(per_round, key) for key in ROBUST_KEYS})
-    result = {"latency": latency, "wall": wall, "cpu": cpu, "warmup_runs": rounds[0]["warmup_runs"]}
+    """Per clock (wall, cpu): the pooled statistics with p50/min/mean replaced by the median over rounds
+    of each round's statistic; latency is the clock asked for. The even and the odd rounds' medians
+    of that clock ("halves") give the repeatability: |even - odd| / their mean."""
+    # wall is perf_counter (the default); cpu, this thread's CPU time, leaves out time the board's
+    # scheduler gave to other processes
+    clocks = {"wall": "times", "cpu": "cpu_times"}
+    per_round = {name: [summarize_times(r[key]) for r in rounds] for name, key in clocks.items()}
+    result: dict = {"warmup_runs": rounds[0]["warmup_runs"]}
+    for name, key in clocks.items():
+        stats = summarize_times([t for r in rounds for t in r[key]])
+        stats.update({k: median_of(per_round[name], k) for k in ROBUST_KEYS})
+        result[name] = stats
+    clock = "cpu" if bench.get("clock") == "cpu" else "wall"
+    result["latency"] = result[clock]
     if len(rounds) >= 2:
-        halves = [{key: median_of(per_round[parity::2], key) for key in ROBUST_KEYS} for parity in (0, 1)]
-        result["rounds"] = [{key: st[key] for key in ROBUST_KEYS} for st in per_round]
+        chosen = per_round[clock]
+        halves = [{k: median_of(chosen[parity::2], k) for k in ROBUST_KEYS} for parity in (0, 1)]
+        result["rounds"] = [{k: st[k] for k in ROBUST_KEYS} for st in chosen]
         result["halves"] = halves
-        result["repeatability"] = {key: _rel_diff(halves[0][key], halves[1][key]) for key in ROBUST_KEYS}
+        result["repeatability"] = {k: _rel_diff(halves[0][k], halves[1][k]) for k in ROBUST_KEYS}
     energies = [r["energy"] for r in rounds if "energy" in r]
     if energies:
         result["energy"] = energies[-1] if len(energies) == 1 else _merge_energy(energies)
@@ -796,6 +799,7 @@ def probe(job: dict) -> dict:
     }
     out.update(torch_installed())
     out["installed"] = {name: package_version(name) for name in ("torch", "numpy", "onnxruntime")}
+    out["board"] = board_info(job.get("sysfs_root", "/"), job.get("vcgencmd", "vcgencmd"))
     return out
 
 

@@ -120,35 +120,62 @@ def deploy_run(req: DeployRequest, step: StepCallback | None = None) -> tuple[Pa
         note("installing the agent" if session.ensure_agent() else "agent already installed")
         note("probing the board")
         session.probe(req.bench.runtime)
+        plan = reference_plan(req, session.probe_info.get("board") or {})
         with tempfile.TemporaryDirectory(prefix="hanna-deploy-") as tmp:
             note(f"exporting for {req.bench.runtime_label}")
             exported = export_run_model(req.run, Path(tmp), req.trained, req.bench)
             session.check_stop()
-            doc = _measure(req, session, exported, note)
+            doc = _measure(req, session, exported, plan, Path(tmp), note)
     finally:
         target.close()
     session.check_stop()  # measured, but a stop asked for meanwhile still saves nothing
-    result = build_result(req, exported, doc, session)
+    result = build_result(req, exported, doc, session, plan)
     path = req.run.path / "deploy" / f"{target_slug(req.connect.target)}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     atomic_write_json(path, result)
     note(f"saved {path}")
     return path, result
 
 
-def _measure(req: DeployRequest, session: AgentSession, exported: ExportedModel, note: StepCallback) -> dict:
+@dataclass
+class ReferencePlan:
+    """The target's profile and the reference networks of it measured beside the model (speed.py)."""
+
+    profile: Any = None
+    refs: list[Any] = field(default_factory=list)
+
+
+def reference_plan(req: DeployRequest, board: dict[str, Any]) -> ReferencePlan:
+    """References from the like-with-like profile the prediction will come from (none without one)."""
+    from ..profiles import find_target_profile
+    from .speed import references
+
+    network, _ = deployed_network(req.run)
+    if network is None:
+        return ReferencePlan()
+    profile = find_target_profile(board, req.bench.runtime_label, network, _run_profile(req.run), req.profiles)
+    return ReferencePlan(profile, references(profile)) if profile is not None else ReferencePlan()
+
+
+def _measure(
+    req: DeployRequest, session: AgentSession, exported: ExportedModel, plan: ReferencePlan, folder: Path, note: StepCallback
+) -> dict:
+    from .profiler import network_artifact
+
     remote_model = f"{session.workdir}/models/{exported.sha256[:16]}{exported.artifact.suffix}"
     note("uploading the model")
     upload_if_changed(session.target, exported.artifact.path, exported.sha256, remote_model)
-    note("measuring")
-    job = {
-        "mode": "model",
-        "model_path": remote_model,
-        "input_shape": exported.input_shape,
-        "bench": asdict(req.bench),
-        "energy": req.energy.agent_spec(),
-    }
-    deadline = req.deadline_s or (120 + 3 * req.bench.max_s + 2 * req.bench.warmup_s)
-    return session.run_job(job, deadline)
+    models = [{"name": "model", "model_path": remote_model, "input_shape": exported.input_shape}]
+    for number, ref in enumerate(plan.refs):
+        art = network_artifact(plan.profile.space(), ref.choices, req.bench, folder, f"reference{number}")
+        remote = f"{session.workdir}/models/{art.sha256[:16]}{art.suffix}"
+        upload_if_changed(session.target, art.path, art.sha256, remote)
+        models.append({"name": f"reference{number}", "model_path": remote, "input_shape": art.input_shape})
+    note("measuring" + (f" (with {len(plan.refs)} reference networks of the profile)" if plan.refs else ""))
+    job = {"mode": "model", "models": models, "bench": asdict(req.bench), "energy": req.energy.agent_spec()}
+    deadline = req.deadline_s or (120 + len(models) * (3 * req.bench.max_s + 2 * req.bench.warmup_s))
+    doc = session.run_job(job, deadline)
+    doc["model"], doc["references"] = doc["models"][0], doc["models"][1:]
+    return doc
 
 
 def upload_if_changed(target: Any, path: Path, sha256: str, remote_path: str) -> None:
@@ -219,6 +246,20 @@ def prediction(run: Run, board: dict[str, Any], bench: BenchOptions, target: str
     return out
 
 
+def scale_by_speed(predicted: dict[str, Any], plan: ReferencePlan, records: list[dict]) -> None:
+    """The prediction at the board's speed of the moment: scaled by the reference networks (speed.py)."""
+    from .speed import describe, speed_record
+
+    if predicted.get("latency_s") is None or not plan.refs or predicted.get("profile") != plan.profile.path:
+        return
+    clock, statistic = predicted["clock"], predicted["statistic"]  # as the profile holds its networks
+    speed = speed_record(plan.refs, [float(r[clock][statistic]) for r in records], clock, statistic)
+    predicted["latency_as_profiled_s"] = predicted["latency_s"]
+    predicted["latency_s"] = predicted["latency_s"] * speed["factor"]
+    predicted["speed"] = speed
+    predicted["note"] += "; " + describe(speed["factor"], len(plan.refs))
+
+
 def _run_profile(run: Run) -> str | None:
     arch = run.arch()
     return str(arch["profile"]) if isinstance(arch, dict) and isinstance(arch.get("profile"), str) else None
@@ -231,11 +272,12 @@ def profile_command(target: str, bench: BenchOptions, network: Any) -> str:
     return f"hanna-tui profile --target {shlex.quote(target)}{flags} --space {network.space}{width} --out profiles/{name}.toml"
 
 
-def build_result(req: DeployRequest, exported: ExportedModel, doc: dict, session: AgentSession) -> dict[str, Any]:
+def build_result(req: DeployRequest, exported: ExportedModel, doc: dict, session: AgentSession, plan: ReferencePlan) -> dict[str, Any]:
     record = doc["model"]
     latency = record["latency"]
     board = doc.get("board", {})
     predicted = prediction(req.run, board, req.bench, req.connect.target, req.profiles)
+    scale_by_speed(predicted, plan, doc.get("references") or [])
     clock, statistic = req.bench.clock, req.bench.statistic
     if req.follow_profile and predicted.get("clock") in ("wall", "cpu") and predicted.get("statistic") in ("p50", "min", "mean"):
         clock, statistic = predicted["clock"], predicted["statistic"]

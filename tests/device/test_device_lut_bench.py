@@ -26,7 +26,9 @@ def test_lut_fidelity_quick(repo_root):
     ort = doc["runtimes"]["onnxruntime"]
     assert doc["archs"] == 8 and ort["calibration_networks"] == 4
     assert 0 < ort["measured_ms"]["min"] <= ort["measured_ms"]["max"]
-    for key in ("plain_sum", "linear_calibration", "calibrated"):
+    speed = ort["speed_factor"]
+    assert 0 < speed["min"] <= speed["median"] <= speed["max"]
+    for key in ("plain_sum", "linear_calibration", "calibrated_as_profiled", "calibrated"):
         s = ort[key]
         assert 0 <= s["within_10pct"] <= 1 and -1 <= s["spearman"] <= 1 and s["mape_pct"] >= 0
     rep = ort["repeatability"]

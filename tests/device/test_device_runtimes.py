@@ -4,6 +4,7 @@ runtimes checked against fp32 on real images, and like-with-like predictions bes
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import sysconfig
@@ -94,6 +95,14 @@ def test_profile_and_deploy_with_onnxruntime_on_a_board_without_torch(ort_python
     assert result["model"]["format"] == "onnx" and result["board"]["onnxruntime"] == ort.__version__
     predicted = result["predicted"]
     assert predicted["profile"] == str(out) and predicted["calibrated"] is True and predicted["latency_s"] > 0
+    # two of the profile's calibration networks measured beside the model: the prediction at today's speed
+    speed = predicted["speed"]
+    assert len(speed["references"]) == 2 and (speed["clock"], speed["statistic"]) == ("wall", "p50")
+    assert {r["choices"] for r in speed["references"]} <= set(profile.calibration["networks"])
+    ratios = [r["now_s"] / r["profiled_s"] for r in speed["references"]]
+    assert speed["factor"] == pytest.approx(math.sqrt(ratios[0] * ratios[1]))
+    assert predicted["latency_s"] == pytest.approx(predicted["latency_as_profiled_s"] * speed["factor"])
+    assert "2 reference networks of the profile ran" in predicted["note"] and f"x{speed['factor']:.3f}" in predicted["note"]
     rc, stdout, err = cli([*base, "--precision", "int8"], capsys)
     assert rc == 0, err
     result = json.loads(stdout)
