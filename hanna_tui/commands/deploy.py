@@ -1,6 +1,8 @@
 """hanna-tui deploy: export a run's childnet, run it on a target, store measured vs predicted cost.
 
-Steps go to stderr ("deploy: ..."); the result is saved as RUN/deploy/TARGET-TIMESTAMP.json only
+With a profile of the target in its runtime, two of the profile's calibration networks are timed
+beside the model and the prediction is scaled by how much faster or slower they run now than when
+profiled (device/speed.py). Steps go to stderr ("deploy: ..."); the result is saved as RUN/deploy/TARGET-TIMESTAMP.json only
 once the measurement is complete, and summarised on stdout (--json: the whole document).
 SIGTERM/SIGINT stop it cleanly: the agent is ended on the target, the export's temp files go,
 nothing is saved, and one line "hanna-tui: cancelled by SIGTERM (...)" says so.
@@ -66,7 +68,7 @@ def _run(args, stop) -> int:
 def summary_text(path, result: dict) -> str:
     """Measured beside the prediction of the same board and runtime, or why there is none."""
     m, p = result["measured"], result["predicted"]
-    spread = f"  (rounds differ by {m['repeatability']:.1%})" if m.get("repeatability") is not None else ""
+    spread = f"  (even and odd rounds differ by {m['repeatability']:.1%})" if m.get("repeatability") is not None else ""
     lines = [
         f"{path}",
         f"  measured  latency {_ms(m['latency_s'])}  energy {_mj(m['energy_j'])}  [{m.get('runtime', 'torch')} on {result.get('device', '?')}]{spread}",
@@ -75,6 +77,8 @@ def summary_text(path, result: dict) -> str:
         lines.append(f"  predicted: {p.get('note', 'n/a')}")
     else:
         kind = "calibrated" if p.get("calibrated") else "LUT sum"
+        if p.get("speed"):
+            kind += f", at the board's speed now: x{p['speed']['factor']:.3f} of {_ms(p.get('latency_as_profiled_s'))} as profiled"
         ratio = m["latency_s"] / p["latency_s"] if p["latency_s"] else None
         ratio_text = f"  measured/predicted {ratio:.2f}" if ratio else ""
         lines.append(
