@@ -4,8 +4,8 @@ Each model (CIFAR-10, 32x32, random weights: latency does not depend on them) is
 torch (TorchScript), torch-int8 (FX static quantization), onnxruntime and onnxruntime-int8
 (static QDQ quantization, 8 calibration images), and timed by the on-device agent on target
 local with one thread, in interleaved rounds. Prints one JSON line: per model and runtime the
-wall-clock p50, the CPU-time min (robust on a shared machine) and the difference between the even
-and the odd rounds.
+wall-clock p50, the CPU-time min (robust on a shared machine; each the median over the rounds of
+that round's statistic) and the difference between the even and the odd rounds.
 
     .venv/bin/python bench/runtimes.py [--quick]
 """
