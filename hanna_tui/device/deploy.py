@@ -272,12 +272,14 @@ def profile_command(target: str, bench: BenchOptions, network: Any) -> str:
     return f"hanna-tui profile --target {shlex.quote(target)}{flags} --space {network.space}{width} --out profiles/{name}.toml"
 
 
-def build_result(req: DeployRequest, exported: ExportedModel, doc: dict, session: AgentSession, plan: ReferencePlan) -> dict[str, Any]:
+def build_result(
+    req: DeployRequest, exported: ExportedModel, doc: dict, session: AgentSession, plan: ReferencePlan | None = None
+) -> dict[str, Any]:
     record = doc["model"]
     latency = record["latency"]
     board = doc.get("board", {})
     predicted = prediction(req.run, board, req.bench, req.connect.target, req.profiles)
-    scale_by_speed(predicted, plan, doc.get("references") or [])
+    scale_by_speed(predicted, plan or ReferencePlan(), doc.get("references") or [])
     clock, statistic = req.bench.clock, req.bench.statistic
     if req.follow_profile and predicted.get("clock") in ("wall", "cpu") and predicted.get("statistic") in ("p50", "min", "mean"):
         clock, statistic = predicted["clock"], predicted["statistic"]
