@@ -2,7 +2,7 @@
 
 A board's speed drifts: thermal throttling on a Raspberry Pi, other tenants on a shared or virtual
 machine. Measured on this project's 2-core VM: the same whole networks timed again a few minutes
-after `hanna-tui profile` ran 2-14 % slower, with nothing else of ours running, while two
+after `hanna-tui profile` ran from 3 % faster to 14 % slower, with nothing else of ours running, while two
 interleaved measurement rounds inside one agent run agreed within 1-2 %. Such a drift moves every
 number of a run alike, so `deploy` (and bench/lut_fidelity.py) time two of the profile's calibration
 networks in the same agent run as the network under test, interleaved with it, and scale the
