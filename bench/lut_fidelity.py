@@ -11,9 +11,9 @@ JSON line. Per runtime: share within +-10 %, Spearman and MAPE of the plain LUT 
 calibration, of the profile's per-candidate calibration as profiled ("calibrated_as_profiled", what
 cost, sample and the search use) and at the board's speed of the moment ("calibrated", what deploy
 shows beside a measurement; "speed_factor" the range of that speed), and the measurement's own
-repeatability: the median and largest
-relative difference between the even and the odd rounds, and the Spearman / share within 10 % of
-the even rounds against the odd ones (the ceiling any prediction can reach on this machine).
+repeatability: the median and largest relative difference between the even and the odd rounds,
+and the Spearman / share within 10 % of the even rounds against the odd ones (the ceiling any
+prediction can reach on this machine).
 
 --neighbours K starts K CPU-bound processes beside the whole bench (profile and truth alike: a
 single-threaded numpy matrix-product loop each, the kind of work a user's other jobs do) and reports

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_train_loop import search_run  # noqa: E402 - tests/ is on sys.path
 from torch import nn
 
 from hanna_tui import export as export_mod
@@ -16,7 +17,6 @@ from hanna_tui.baselines.condensenet import condensenet
 from hanna_tui.cli import main
 from hanna_tui.errors import UserError
 from hanna_tui.export import export_onnx, export_torchscript
-from hanna_tui.fsutil import atomic_write_json
 from hanna_tui.space import candidate_index, get_space
 from hanna_tui.space.blocks import ChildNet
 from hanna_tui.store import create_run
@@ -140,17 +140,7 @@ def test_onnx_export_without_onnx_is_a_clear_user_error(tmp_path: Path, monkeypa
 
 
 def test_export_command_writes_a_search_runs_childnet(isolated_runs_root: Path, capsys: pytest.CaptureFixture) -> None:
-    run = create_run("exp", "search", isolated_runs_root)
-    atomic_write_json(
-        run.arch_path,
-        {
-            "space": "fbnet-cifar10",
-            "width_mult": 0.25,
-            "num_classes": 10,
-            "choices": CHOICES,
-            "predicted": {"latency_s": 1.0, "energy_j": 2.0},
-        },
-    )
+    run = search_run(isolated_runs_root, "exp")
     fmt = "both" if export_mod.onnx_available() else "torchscript"
     assert main(["export", run.id, "--format", fmt, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -627,12 +627,11 @@ def summarize_rounds(rounds: list, bench: dict) -> dict:
         result[name] = stats
     clock = "cpu" if bench.get("clock") == "cpu" else "wall"
     result["latency"] = result[clock]
-    if len(rounds) >= 2:
-        chosen = per_round[clock]
-        halves = [{k: median_of(chosen[parity::2], k) for k in ROBUST_KEYS} for parity in (0, 1)]
-        result["rounds"] = [{k: st[k] for k in ROBUST_KEYS} for st in chosen]
-        result["halves"] = halves
-        result["repeatability"] = {k: _rel_diff(halves[0][k], halves[1][k]) for k in ROBUST_KEYS}
+    chosen = per_round[clock]  # measure_interleaved times every item in 2 or more rounds
+    halves = [{k: median_of(chosen[parity::2], k) for k in ROBUST_KEYS} for parity in (0, 1)]
+    result["rounds"] = [{k: st[k] for k in ROBUST_KEYS} for st in chosen]
+    result["halves"] = halves
+    result["repeatability"] = {k: _rel_diff(halves[0][k], halves[1][k]) for k in ROBUST_KEYS}
     energies = [r["energy"] for r in rounds if "energy" in r]
     if energies:
         result["energy"] = energies[-1] if len(energies) == 1 else _merge_energy(energies)
