@@ -798,7 +798,8 @@ def probe(job: dict) -> dict:
     }
     out.update(torch_installed())
     out["installed"] = {name: package_version(name) for name in ("torch", "numpy", "onnxruntime")}
-    out["board"] = board_info(job.get("sysfs_root", "/"), job.get("vcgencmd", "vcgencmd"))
+    energy = job.get("energy") or {}  # the board read as run_job reads it
+    out["board"] = board_info(energy.get("sysfs_root", "/"), energy.get("vcgencmd", "vcgencmd"))
     return out
 
 

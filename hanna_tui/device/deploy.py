@@ -119,8 +119,8 @@ def deploy_run(req: DeployRequest, step: StepCallback | None = None) -> tuple[Pa
         session.check_stop()
         note("installing the agent" if session.ensure_agent() else "agent already installed")
         note("probing the board")
-        session.probe(req.bench.runtime)
-        plan = reference_plan(req, session.probe_info.get("board") or {})
+        board = session.probe(req.bench.runtime, req.energy.agent_spec()).get("board") or {}
+        plan = reference_plan(req, board)
         with tempfile.TemporaryDirectory(prefix="hanna-deploy-") as tmp:
             note(f"exporting for {req.bench.runtime_label}")
             exported = export_run_model(req.run, Path(tmp), req.trained, req.bench)
@@ -138,21 +138,17 @@ def deploy_run(req: DeployRequest, step: StepCallback | None = None) -> tuple[Pa
 
 @dataclass
 class ReferencePlan:
-    """The target's profile and the reference networks of it measured beside the model (speed.py)."""
+    """The like-with-like profile the prediction comes from (None: there is none), found once before
+    measuring, and the reference networks of it measured beside the model (speed.py)."""
 
     profile: Any = None
     refs: list[Any] = field(default_factory=list)
 
 
 def reference_plan(req: DeployRequest, board: dict[str, Any]) -> ReferencePlan:
-    """References from the like-with-like profile the prediction will come from (none without one)."""
-    from ..profiles import find_target_profile
     from .speed import references
 
-    network, _ = deployed_network(req.run)
-    if network is None:
-        return ReferencePlan()
-    profile = find_target_profile(board, req.bench.runtime_label, network, _run_profile(req.run), req.profiles)
+    profile = target_profile(req.run, board, req.bench, req.profiles)
     return ReferencePlan(profile, references(profile)) if profile is not None else ReferencePlan()
 
 
@@ -202,16 +198,29 @@ def deployed_network(run: Run) -> tuple[Any, list[int]]:
     return Network(str(arch["space"]), float(arch.get("width_mult", 1.0)), int(spec.input_size), int(spec.num_classes)), choices
 
 
-def prediction(run: Run, board: dict[str, Any], bench: BenchOptions, target: str, folders: list[Path] | None = None) -> dict[str, Any]:
-    """The prediction of a profile of this board and runtime for the deployed network, or why there is none."""
+def target_profile(run: Run, board: dict[str, Any], bench: BenchOptions, folders: list[Path] | None = None) -> Any:
+    """The profile of this board and runtime for the run's network (None: none, or a baseline)."""
     from ..profiles import find_target_profile
 
+    network, _ = deployed_network(run)
+    return find_target_profile(board, bench.runtime_label, network, _run_profile(run), folders) if network is not None else None
+
+
+_SEARCH = object()  # prediction(): find the profile in the folders
+
+
+def prediction(
+    run: Run, board: dict[str, Any], bench: BenchOptions, target: str, folders: list[Path] | None = None, profile: Any = _SEARCH
+) -> dict[str, Any]:
+    """The prediction of a profile of this board and runtime for the deployed network, or why there is none
+    (profile: the one target_profile found already, None included)."""
     network, choices = deployed_network(run)
     out: dict[str, Any] = {"latency_s": None, "energy_j": None, "profile": None, "runtime": bench.runtime_label}
     if network is None:
         out["note"] = "no prediction: a baseline model has no lookup-table prediction"
         return out
-    profile = find_target_profile(board, bench.runtime_label, network, _run_profile(run), folders)
+    if profile is _SEARCH:
+        profile = target_profile(run, board, bench, folders)
     if profile is None:
         where = board.get("model") or board.get("cpu") or target
         out["note"] = (
@@ -250,7 +259,7 @@ def scale_by_speed(predicted: dict[str, Any], plan: ReferencePlan, records: list
     """The prediction at the board's speed of the moment: scaled by the reference networks (speed.py)."""
     from .speed import describe, speed_record
 
-    if predicted.get("latency_s") is None or not plan.refs or predicted.get("profile") != plan.profile.path:
+    if predicted.get("latency_s") is None or not plan.refs:
         return
     clock, statistic = predicted["clock"], predicted["statistic"]  # as the profile holds its networks
     speed = speed_record(plan.refs, [float(r[clock][statistic]) for r in records], clock, statistic)
@@ -278,8 +287,10 @@ def build_result(
     record = doc["model"]
     latency = record["latency"]
     board = doc.get("board", {})
-    predicted = prediction(req.run, board, req.bench, req.connect.target, req.profiles)
-    scale_by_speed(predicted, plan or ReferencePlan(), doc.get("references") or [])
+    if plan is None:  # not planned before measuring: find the profile now
+        plan = ReferencePlan(target_profile(req.run, board, req.bench, req.profiles))
+    predicted = prediction(req.run, board, req.bench, req.connect.target, profile=plan.profile)
+    scale_by_speed(predicted, plan, doc.get("references") or [])
     clock, statistic = req.bench.clock, req.bench.statistic
     if req.follow_profile and predicted.get("clock") in ("wall", "cpu") and predicted.get("statistic") in ("p50", "min", "mean"):
         clock, statistic = predicted["clock"], predicted["statistic"]

@@ -104,9 +104,10 @@ class AgentSession:
             f"exec {shlex.quote(self.python)} {shlex.quote(self.agent_path)}"
         )
 
-    def probe(self, runtime: str = "torch") -> dict[str, Any]:
-        """Python, installed runtimes, CPU architecture and free space on the target; raises a clear error if unusable."""
-        doc, res = self._run({"mode": "probe", "workdir": self.workdir}, 120, None)
+    def probe(self, runtime: str = "torch", energy: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Python, installed runtimes, CPU architecture, free space and the board (read with the energy
+        spec's sysfs root, as the measurement will) on the target; raises a clear error if unusable."""
+        doc, res = self._run({"mode": "probe", "workdir": self.workdir, "energy": energy or {"source": "none"}}, 120, None)
         installed = doc.get("installed") or {"torch": doc.get("torch")}
         missing = [name for name in RUNTIME_NEEDS.get(runtime, ()) if installed.get(name) is None]
         if missing:

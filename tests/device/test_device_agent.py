@@ -105,3 +105,12 @@ def test_agent_imports_only_stdlib_and_torch():
         elif isinstance(node, ast.ImportFrom):
             names.add((node.module or "").split(".")[0])
     assert names - {"torch"} <= set(sys.stdlib_module_names), names
+
+
+def test_probe_reads_the_board_as_a_job_does(tmp_path):
+    """The probe's board comes from the energy spec's sysfs root, so deploy can find the board's profile before measuring."""
+    (tmp_path / "proc" / "device-tree").mkdir(parents=True)
+    (tmp_path / "proc" / "device-tree" / "model").write_text("Raspberry Pi 3 Model B Rev 1.2\x00")
+    doc = run_agent({"mode": "probe", "workdir": str(tmp_path), "energy": {"source": "none", "sysfs_root": str(tmp_path)}})
+    assert doc["board"]["model"] == "Raspberry Pi 3 Model B Rev 1.2" == agent.board_info(str(tmp_path))["model"]
+    assert run_agent({"mode": "probe", "workdir": str(tmp_path)})["board"] == agent.board_info()  # no energy spec: the real root
